@@ -1,0 +1,1 @@
+"""Workflows, activities and plain Celery tasks that the bench runs."""

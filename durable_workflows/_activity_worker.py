@@ -1,0 +1,159 @@
+"""One activity attempt: claim it, run the user's code outside a transaction, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from . import _registry, _store
+from ._engine import check_size, failure_from_exception, to_json
+from .activity import ActivityContext, Info, reset_context, use_context
+from .conf import dw_settings
+from .models import ActivityTask
+
+logger = logging.getLogger("durable_workflows.activities")
+
+T = TypeVar("T")
+
+#: Heartbeats are written at most this often when no heartbeat timeout is set.
+DEFAULT_HEARTBEAT_THROTTLE_SECONDS = 30.0
+
+# Heartbeats may come from async activities, on a thread with a running event
+# loop, where Django forbids ORM calls; they are written from this thread instead.
+_heartbeat_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-heartbeat")
+
+
+def identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def process_activity_task(activity_task_id: int, attempt: int) -> None:
+    """Run ``attempt`` of an activity if that attempt is still the one to run."""
+    activity = _store.claim_attempt(activity_task_id, attempt, identity(), timezone.now())
+    if activity is None:
+        return
+    heartbeater = _Heartbeater(activity)
+    context = ActivityContext(
+        info=_info(activity), heartbeat=heartbeater.heartbeat, is_cancelled=heartbeater.is_cancelled
+    )
+    token = use_context(context)
+    try:
+        payload = _run(activity)
+    except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
+        heartbeater.flush()  # the next attempt resumes from the latest details
+        heartbeater.stop()
+        _store.fail_attempt(activity_task_id, attempt, failure_from_exception(exc), timezone.now())
+    else:
+        heartbeater.stop()
+        _store.complete_attempt(activity_task_id, attempt, payload, timezone.now())
+    finally:
+        heartbeater.stop()
+        reset_context(token)
+
+
+def _run(activity: ActivityTask) -> Any:
+    definition = _registry.get_activity(activity.activity_type)
+    args = definition.signature.decode_args(activity.input)
+    value = asyncio.run(definition.fn(*args)) if definition.is_async else definition.fn(*args)
+    payload = to_json(value)
+    check_size(payload, dw_settings.MAX_PAYLOAD_BYTES, f"The result of activity {definition.name}")
+    return payload
+
+
+def _info(activity: ActivityTask) -> Info:
+    execution = activity.execution
+    return Info(
+        activity_id=activity.activity_id,
+        activity_type=activity.activity_type,
+        attempt=activity.attempt,
+        workflow_id=execution.workflow_id,
+        workflow_run_id=str(execution.run_id),
+        workflow_type=execution.workflow_type,
+        task_queue=activity.task_queue,
+        scheduled_time=activity.scheduled_time,
+        started_time=activity.started_time or timezone.now(),
+        heartbeat_details=tuple(activity.heartbeat_details or ()),
+        heartbeat_timeout=activity.heartbeat_timeout,
+        start_to_close_timeout=activity.start_to_close_timeout,
+    )
+
+
+def _with_fresh_connection(fn: Callable[[], T]) -> T:
+    close_old_connections()
+    return fn()
+
+
+class _Heartbeater:
+    """Throttled heartbeat writes: the first at once, then at most every 0.8 x heartbeat_timeout.
+
+    Details that arrive inside the throttle window are not dropped: a timer writes the
+    latest of them when the window ends (as Temporal's SDK does). Without it, an activity
+    heartbeating every 0.5 s against a 1 s timeout would see its writes spaced up to
+    0.8 + 0.5 s apart, and be timed out while alive.
+    """
+
+    def __init__(self, activity: ActivityTask) -> None:
+        self._activity_id = activity.pk
+        self._attempt = activity.attempt
+        timeout = activity.heartbeat_timeout
+        self._interval = 0.8 * timeout if timeout else DEFAULT_HEARTBEAT_THROTTLE_SECONDS
+        self._last_write = -self._interval
+        self._pending: list[Any] | None = None
+        self._cancelled = activity.cancel_requested
+        self._lock = threading.Lock()
+        self._trailing: threading.Timer | None = None
+        self._stopped = False
+
+    def heartbeat(self, details: Sequence[Any]) -> None:
+        with self._lock:
+            self._pending = to_json(list(details))
+            wait = self._last_write + self._interval - time.monotonic()
+            if wait > 0:
+                if self._trailing is None and not self._stopped:
+                    self._trailing = threading.Timer(wait, self._flush_trailing)
+                    self._trailing.daemon = True
+                    self._trailing.start()
+                return
+        self.flush()
+
+    def _flush_trailing(self) -> None:
+        with self._lock:
+            self._trailing = None
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            details, self._pending = self._pending, None
+            if details is None or self._stopped:
+                return
+            self._last_write = time.monotonic()
+            # Submitted under the lock, so the single writer thread stores details in the
+            # order they were taken: a trailing write never overwrites a newer one.
+            written = _heartbeat_writer.submit(
+                _with_fresh_connection,
+                lambda: _store.record_heartbeat(
+                    self._activity_id, self._attempt, details, timezone.now()
+                ),
+            )
+        self._cancelled = written.result() or self._cancelled
+
+    def stop(self) -> None:
+        """Write nothing more for this attempt: its outcome is being recorded."""
+        with self._lock:
+            self._stopped = True
+            if self._trailing is not None:
+                self._trailing.cancel()
+                self._trailing = None
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled

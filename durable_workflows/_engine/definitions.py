@@ -1,0 +1,129 @@
+"""What the decorators produce: validated definitions of workflows, handlers and activities."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import WorkflowDefinitionError
+from .converter import Signature
+
+RUN_MARK = "__durable_workflow_run__"
+HANDLER_MARK = "__durable_workflow_handler__"
+DEFINITION_ATTR = "__durable_workflow_definition__"
+ACTIVITY_ATTR = "__durable_activity_definition__"
+
+
+@dataclass
+class HandlerDefinition:
+    """A ``@workflow.signal``, ``@workflow.query`` or ``@workflow.update`` method."""
+
+    kind: str  # "signal" | "query" | "update"
+    name: str
+    fn: Callable[..., Any]
+    signature: Signature
+    is_async: bool
+    validator: Callable[..., Any] | None = None
+
+
+@dataclass
+class WorkflowDefinition:
+    name: str
+    cls: type
+    run_fn: Callable[..., Any]
+    run_signature: Signature
+    signals: dict[str, HandlerDefinition] = field(default_factory=dict)
+    queries: dict[str, HandlerDefinition] = field(default_factory=dict)
+    updates: dict[str, HandlerDefinition] = field(default_factory=dict)
+    init_takes_args: bool = False
+
+    @classmethod
+    def from_class(cls, workflow_cls: type, name: str | None) -> WorkflowDefinition:
+        if not isinstance(workflow_cls, type):
+            raise WorkflowDefinitionError(
+                f"@workflow.defn decorates a class, got {workflow_cls!r}."
+            )
+        runs = [
+            (attr, value)
+            for attr, value in _class_members(workflow_cls)
+            if getattr(value, RUN_MARK, False)
+        ]
+        if not runs:
+            raise WorkflowDefinitionError(
+                f"Workflow class {workflow_cls.__qualname__} has no @workflow.run method: "
+                "decorate its async entry point with @workflow.run."
+            )
+        if len(runs) > 1:
+            names = ", ".join(attr for attr, _ in runs)
+            raise WorkflowDefinitionError(
+                f"Workflow class {workflow_cls.__qualname__} has several @workflow.run methods "
+                f"({names}); keep exactly one."
+            )
+        _, run_fn = runs[0]
+        definition = cls(
+            name=name or workflow_cls.__name__,
+            cls=workflow_cls,
+            run_fn=run_fn,
+            run_signature=Signature.of(run_fn, skip_self=True),
+        )
+        init = workflow_cls.__init__
+        if init is not object.__init__:
+            init_params = list(inspect.signature(init).parameters.values())[1:]
+            definition.init_takes_args = any(
+                p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                for p in init_params
+            )
+        for _attr, value in _class_members(workflow_cls):
+            handler: HandlerDefinition | None = getattr(value, HANDLER_MARK, None)
+            if handler is None:
+                continue
+            table = definition.handlers_of(handler.kind)
+            if handler.name in table:
+                raise WorkflowDefinitionError(
+                    f"Workflow {definition.name} defines the {handler.kind} {handler.name!r} twice."
+                )
+            table[handler.name] = handler
+        return definition
+
+    def handlers_of(self, kind: str) -> dict[str, HandlerDefinition]:
+        return {"signal": self.signals, "query": self.queries, "update": self.updates}[kind]
+
+    def handler(self, kind: str, name: str) -> HandlerDefinition | None:
+        return self.handlers_of(kind).get(name)
+
+
+@dataclass
+class ActivityDefinition:
+    name: str
+    fn: Callable[..., Any]
+    signature: Signature
+    is_async: bool
+
+    @classmethod
+    def from_function(cls, fn: Callable[..., Any], name: str | None) -> ActivityDefinition:
+        if not callable(fn):
+            raise WorkflowDefinitionError(f"@activity.defn decorates a function, got {fn!r}.")
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+            raise WorkflowDefinitionError(
+                f"Activity {fn.__qualname__} is a generator; activities return a value."
+            )
+        activity_name = name or getattr(fn, "__name__", None)
+        if not activity_name or activity_name == "<lambda>":
+            raise WorkflowDefinitionError(
+                "This activity has no usable name: use @activity.defn(name=...)."
+            )
+        return cls(
+            name=activity_name,
+            fn=fn,
+            signature=Signature.of(fn),
+            is_async=inspect.iscoroutinefunction(fn),
+        )
+
+
+def _class_members(klass: type) -> list[tuple[str, Any]]:
+    seen: dict[str, Any] = {}
+    for base in reversed(klass.__mro__):
+        seen.update(vars(base))
+    return list(seen.items())

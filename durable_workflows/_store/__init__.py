@@ -1,0 +1,43 @@
+"""The only writer of durable state. Every write locks the execution row first.
+
+Callers (the worker, the tick, services) describe *what* happened; these
+functions append the events, update the derived rows and queue the hints.
+"""
+
+from .activities import claim_attempt, complete_attempt, fail_attempt, record_heartbeat, time_out
+from .history import HistoryWriter, load_history, lock_execution, lock_running, to_engine_event
+from .messages import (
+    accept_update,
+    append_signal,
+    request_cancel,
+    require_running,
+    terminate,
+    update_outcome,
+)
+from .timers import fire_due_timers, time_out_run, timer_execution_pk
+from .workflow_tasks import create_execution, record_task_completed, record_task_failed
+
+__all__ = [
+    "HistoryWriter",
+    "accept_update",
+    "append_signal",
+    "claim_attempt",
+    "complete_attempt",
+    "create_execution",
+    "fail_attempt",
+    "fire_due_timers",
+    "load_history",
+    "lock_execution",
+    "lock_running",
+    "record_heartbeat",
+    "record_task_completed",
+    "record_task_failed",
+    "request_cancel",
+    "require_running",
+    "terminate",
+    "time_out",
+    "time_out_run",
+    "timer_execution_pk",
+    "to_engine_event",
+    "update_outcome",
+]

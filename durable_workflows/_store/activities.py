@@ -1,0 +1,376 @@
+"""Activity attempts: claiming, outcomes, retries with durable backoff, timeouts, heartbeats.
+
+Attempts do not each write events (as in Temporal). The row carries the current
+attempt; only the final outcome appends ActivityTaskStarted plus
+ActivityTaskCompleted / Failed / TimedOut / Canceled, carrying the attempt count.
+An outcome is accepted only from the attempt the row says is current, so a
+timed-out attempt that finishes late cannot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from .. import _dispatch
+from .._engine import EventType, error_type_of, failure_from_exception
+from ..common import RetryPolicy
+from ..conf import dw_settings
+from ..exceptions import CancelledError, RetryState, TimeoutError, TimeoutType
+from ..models import ActivityStatus, ActivityTask
+from .history import HistoryWriter, lock_execution
+
+logger = logging.getLogger("durable_workflows.activities")
+
+
+def _plus(start: datetime | None, seconds: float | None) -> datetime | None:
+    if start is None or seconds is None:
+        return None
+    return start + timedelta(seconds=seconds)
+
+
+def _earliest(*deadlines: datetime | None) -> datetime | None:
+    present = [d for d in deadlines if d is not None]
+    return min(present) if present else None
+
+
+def scheduled_deadline(activity: ActivityTask) -> datetime | None:
+    """When a waiting attempt times out: schedule-to-start or schedule-to-close."""
+    return _earliest(
+        _plus(activity.attempt_scheduled_time, activity.schedule_to_start_timeout),
+        _plus(activity.scheduled_time, activity.schedule_to_close_timeout),
+    )
+
+
+def started_deadline(activity: ActivityTask) -> datetime | None:
+    """When a running attempt times out: start-to-close, heartbeat or schedule-to-close."""
+    last_sign_of_life = activity.last_heartbeat_time or activity.started_time
+    return _earliest(
+        _plus(activity.started_time, activity.start_to_close_timeout),
+        _plus(last_sign_of_life, activity.heartbeat_timeout),
+        _plus(activity.scheduled_time, activity.schedule_to_close_timeout),
+    )
+
+
+def _expired_timeout(activity: ActivityTask, now: datetime) -> TimeoutType | None:
+    def passed(deadline: datetime | None) -> bool:
+        return deadline is not None and deadline <= now
+
+    if passed(_plus(activity.scheduled_time, activity.schedule_to_close_timeout)):
+        return TimeoutType.SCHEDULE_TO_CLOSE
+    if activity.status == ActivityStatus.SCHEDULED:
+        if passed(_plus(activity.attempt_scheduled_time, activity.schedule_to_start_timeout)):
+            return TimeoutType.SCHEDULE_TO_START
+        return None
+    if passed(_plus(activity.started_time, activity.start_to_close_timeout)):
+        return TimeoutType.START_TO_CLOSE
+    if passed(
+        _plus(activity.last_heartbeat_time or activity.started_time, activity.heartbeat_timeout)
+    ):
+        return TimeoutType.HEARTBEAT
+    return None
+
+
+# --- claiming an attempt ------------------------------------------------------------------
+
+
+def claim_attempt(
+    activity_task_id: int, attempt: int, identity: str, now: datetime
+) -> ActivityTask | None:
+    """Mark ``attempt`` as started by this worker, or return None if the hint is stale."""
+    with transaction.atomic():
+        activity = (
+            ActivityTask.objects.select_for_update(of=("self",))
+            .select_related("execution")
+            .filter(pk=activity_task_id)
+            .first()
+        )
+        if (
+            activity is None
+            or activity.status != ActivityStatus.SCHEDULED
+            or activity.attempt != attempt
+            or not activity.execution.is_running
+        ):
+            return None
+        if activity.dispatch_after > now + timedelta(seconds=1):
+            return None  # an early duplicate; the hint for the backoff's end is on its way
+        activity.status = ActivityStatus.STARTED
+        activity.started_time = now
+        activity.last_heartbeat_time = None
+        activity.worker_identity = identity[:255]
+        activity.timeout_at = started_deadline(activity)
+        activity.save(
+            update_fields=[
+                "status",
+                "started_time",
+                "last_heartbeat_time",
+                "worker_identity",
+                "timeout_at",
+            ]
+        )
+        return activity
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Locked:
+    writer: HistoryWriter
+    activity: ActivityTask
+
+
+def _lock_current_attempt(activity_task_id: int, attempt: int, now: datetime) -> _Locked | None:
+    """Lock execution then activity (always in that order) if ``attempt`` is still current."""
+    execution_id = (
+        ActivityTask.objects.filter(pk=activity_task_id)
+        .values_list("execution_id", flat=True)
+        .first()
+    )
+    if execution_id is None:
+        return None
+    execution = lock_execution(pk=execution_id)
+    activity = ActivityTask.objects.select_for_update().filter(pk=activity_task_id).first()
+    if execution is None or activity is None:
+        return None
+    if activity.status != ActivityStatus.STARTED or activity.attempt != attempt:
+        logger.warning(
+            "Dropping the outcome of %s attempt %s of workflow %s: that attempt is no longer "
+            "current (now attempt %s, %s).",
+            activity.activity_type,
+            attempt,
+            execution.workflow_id,
+            activity.attempt,
+            activity.status,
+        )
+        return None
+    if not execution.is_running:
+        logger.info(
+            "Dropping the outcome of %s attempt %s: workflow %s is %s.",
+            activity.activity_type,
+            attempt,
+            execution.workflow_id,
+            execution.status,
+        )
+        return None
+    activity.execution = execution
+    return _Locked(HistoryWriter(execution, now), activity)
+
+
+def _append_started(writer: HistoryWriter, activity: ActivityTask) -> int | None:
+    if activity.started_time is None:
+        return None
+    return writer.append(
+        EventType.ACTIVITY_TASK_STARTED,
+        {
+            "scheduled_event_id": activity.scheduled_event_id,
+            "attempt": activity.attempt,
+            "identity": activity.worker_identity,
+            "started_time": activity.started_time.isoformat(),
+            "last_failure": activity.last_failure,
+        },
+    )
+
+
+def _close_activity(
+    locked: _Locked, status: ActivityStatus, event_type: EventType, attributes: dict[str, Any]
+) -> None:
+    writer, activity = locked.writer, locked.activity
+    started_event_id = _append_started(writer, activity)
+    writer.append(
+        event_type,
+        {
+            "scheduled_event_id": activity.scheduled_event_id,
+            "started_event_id": started_event_id,
+            "attempt": activity.attempt,
+            **attributes,
+        },
+    )
+    activity.status = status
+    activity.timeout_at = None
+    activity.save()
+    writer.request_workflow_task()
+    writer.save()
+
+
+def complete_attempt(activity_task_id: int, attempt: int, result: Any, now: datetime) -> bool:
+    """Record the result of ``attempt``; False if it was stale and dropped."""
+    with transaction.atomic():
+        locked = _lock_current_attempt(activity_task_id, attempt, now)
+        if locked is None:
+            return False
+        _close_activity(
+            locked, ActivityStatus.COMPLETED, EventType.ACTIVITY_TASK_COMPLETED, {"result": result}
+        )
+        return True
+
+
+def fail_attempt(
+    activity_task_id: int, attempt: int, failure: dict[str, Any], now: datetime
+) -> bool:
+    """Record that ``attempt`` raised: retry per policy, or fail the activity for good."""
+    with transaction.atomic():
+        locked = _lock_current_attempt(activity_task_id, attempt, now)
+        if locked is None:
+            return False
+        if locked.activity.cancel_requested and failure.get("kind") == "CancelledError":
+            _close_activity(
+                locked,
+                ActivityStatus.CANCELED,
+                EventType.ACTIVITY_TASK_CANCELED,
+                {"failure": failure},
+            )
+        else:
+            _after_failed_attempt(locked, failure, now, timeout_type=None)
+        return True
+
+
+def _retry_state(
+    activity: ActivityTask,
+    policy: RetryPolicy,
+    failure: dict[str, Any],
+    now: datetime,
+    timeout_type: TimeoutType | None,
+) -> RetryState | None:
+    """None to retry; otherwise why not."""
+    if timeout_type in (TimeoutType.SCHEDULE_TO_CLOSE, TimeoutType.SCHEDULE_TO_START):
+        return RetryState.TIMEOUT
+    if failure.get("non_retryable") or error_type_of(failure) in policy.non_retryable_error_types:
+        return RetryState.NON_RETRYABLE_FAILURE
+    if activity.cancel_requested:
+        return RetryState.CANCEL_REQUESTED
+    if policy.maximum_attempts and activity.attempt >= policy.maximum_attempts:
+        return RetryState.MAXIMUM_ATTEMPTS_REACHED
+    overall = _plus(activity.scheduled_time, activity.schedule_to_close_timeout)
+    if overall is not None and now + policy.retry_delay(activity.attempt) >= overall:
+        return RetryState.TIMEOUT
+    return None
+
+
+def _after_failed_attempt(
+    locked: _Locked, failure: dict[str, Any], now: datetime, timeout_type: TimeoutType | None
+) -> None:
+    activity = locked.activity
+    policy = RetryPolicy.from_dict(activity.retry_policy)
+    retry_state = _retry_state(activity, policy, failure, now, timeout_type)
+    if retry_state is None:
+        delay = policy.retry_delay(activity.attempt)
+        activity.attempt += 1
+        activity.status = ActivityStatus.SCHEDULED
+        activity.last_failure = failure
+        activity.started_time = None
+        activity.attempt_scheduled_time = now + delay
+        activity.dispatch_after = now + delay
+        activity.timeout_at = scheduled_deadline(activity)
+        fast = delay <= dw_settings.COUNTDOWN_FAST_PATH_MAX
+        # A countdown hint is due at the end of the backoff; without one the tick sends it.
+        activity.dispatched_at = now + delay if fast else None
+        activity.save()
+        if fast:
+            _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue, delay)
+        return
+    activity.last_failure = failure
+    event_type = (
+        EventType.ACTIVITY_TASK_TIMED_OUT if timeout_type else EventType.ACTIVITY_TASK_FAILED
+    )
+    status = ActivityStatus.TIMED_OUT if timeout_type else ActivityStatus.FAILED
+    _close_activity(
+        locked, status, event_type, {"failure": failure, "retry_state": retry_state.value}
+    )
+
+
+# --- timeouts (the tick) --------------------------------------------------------------------
+
+
+def time_out(activity_task_id: int, now: datetime) -> bool:
+    """Apply whichever deadline of the activity has passed; False if none has (or it is busy)."""
+    with transaction.atomic():
+        execution_id = (
+            ActivityTask.objects.filter(pk=activity_task_id)
+            .values_list("execution_id", flat=True)
+            .first()
+        )
+        if execution_id is None:
+            return False
+        execution = lock_execution(pk=execution_id, skip_locked=True)
+        if execution is None or not execution.is_running:
+            return False
+        activity = ActivityTask.objects.select_for_update().filter(pk=activity_task_id).first()
+        if activity is None or not activity.is_open:
+            return False
+        timeout_type = _expired_timeout(activity, now)
+        if timeout_type is None:
+            activity.timeout_at = (
+                scheduled_deadline(activity)
+                if activity.status == ActivityStatus.SCHEDULED
+                else started_deadline(activity)
+            )
+            activity.save(update_fields=["timeout_at"])
+            return False
+        activity.execution = execution
+        error = TimeoutError(
+            f"Activity {timeout_type.value.lower().replace('_', '-')} timeout",
+            type=timeout_type,
+            last_heartbeat_details=activity.heartbeat_details or [],
+        )
+        failure = failure_from_exception(error)
+        if activity.last_failure:
+            failure["cause"] = activity.last_failure
+        _after_failed_attempt(
+            _Locked(HistoryWriter(execution, now), activity), failure, now, timeout_type
+        )
+        return True
+
+
+# --- heartbeats and cancellation --------------------------------------------------------------
+
+
+def record_heartbeat(
+    activity_task_id: int, attempt: int, details: list[Any], now: datetime
+) -> bool:
+    """Store heartbeat details and push the heartbeat deadline; returns cancel_requested."""
+    with transaction.atomic():
+        activity = ActivityTask.objects.select_for_update().filter(pk=activity_task_id).first()
+        if (
+            activity is None
+            or activity.status != ActivityStatus.STARTED
+            or activity.attempt != attempt
+        ):
+            # Stale or closed (e.g. the workflow ended): tell the attempt to stop.
+            return True
+        activity.heartbeat_details = details
+        activity.last_heartbeat_time = now
+        activity.timeout_at = started_deadline(activity)
+        activity.save(update_fields=["heartbeat_details", "last_heartbeat_time", "timeout_at"])
+        return activity.cancel_requested
+
+
+def cancel_requested(writer: HistoryWriter, scheduled_event_id: int) -> None:
+    """The workflow asked to cancel an activity: cancel it now if no attempt is running."""
+    activity = (
+        ActivityTask.objects.select_for_update()
+        .filter(execution=writer.execution, scheduled_event_id=scheduled_event_id)
+        .first()
+    )
+    if activity is None or not activity.is_open:
+        return
+    activity.cancel_requested = True
+    if activity.status == ActivityStatus.SCHEDULED:
+        failure = failure_from_exception(CancelledError("Activity cancelled before it started"))
+        writer.append(
+            EventType.ACTIVITY_TASK_CANCELED,
+            {
+                "scheduled_event_id": activity.scheduled_event_id,
+                "started_event_id": None,
+                "attempt": activity.attempt,
+                "failure": failure,
+            },
+        )
+        activity.status = ActivityStatus.CANCELED
+        activity.timeout_at = None
+        writer.request_workflow_task()
+    activity.save()

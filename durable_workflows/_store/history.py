@@ -1,0 +1,182 @@
+"""Appending to a run's history under its row lock: the one way events are written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import _dispatch, _notify
+from .._engine import CLOSE_EVENT_TYPES, EventType
+from .._engine import HistoryEvent as EngineEvent
+from ..models import HistoryEvent, WorkflowExecution, WorkflowStatus
+
+
+def lock_execution(
+    *, run_id: str | None = None, pk: int | None = None, skip_locked: bool = False
+) -> WorkflowExecution | None:
+    """Lock one execution row for the rest of the transaction (None if absent or, with
+    ``skip_locked``, held by someone else)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_execution() must run inside transaction.atomic().")
+    rows = WorkflowExecution.objects.select_for_update(skip_locked=skip_locked)
+    rows = rows.filter(run_id=run_id) if run_id is not None else rows.filter(pk=pk)
+    return rows.first()
+
+
+def lock_running(workflow_id: str) -> WorkflowExecution | None:
+    """Lock the RUNNING run of ``workflow_id``, if any, for the rest of the transaction."""
+    return (
+        WorkflowExecution.objects.select_for_update()
+        .filter(workflow_id=workflow_id, status=WorkflowStatus.RUNNING)
+        .first()
+    )
+
+
+def load_history(execution: WorkflowExecution) -> list[EngineEvent]:
+    # One plain SELECT of the four columns: the engine needs the whole list anyway, and
+    # iterator() would cost a server-side cursor (DECLARE, FETCH, CLOSE) and model instances.
+    rows = (
+        HistoryEvent.objects.filter(execution=execution)
+        .order_by("event_id")
+        .values_list("event_id", "event_type", "timestamp", "attributes")
+    )
+    return [
+        EngineEvent(
+            event_id=event_id,
+            event_type=EventType(event_type),
+            timestamp=timestamp,
+            attributes=attributes,
+        )
+        for event_id, event_type, timestamp, attributes in rows
+    ]
+
+
+def to_engine_event(row: HistoryEvent) -> EngineEvent:
+    return EngineEvent(
+        event_id=row.event_id,
+        event_type=EventType(row.event_type),
+        timestamp=row.timestamp,
+        attributes=row.attributes,
+    )
+
+
+_MUTABLE_EXECUTION_FIELDS = [
+    "status",
+    "result",
+    "failure",
+    "close_time",
+    "history_length",
+    "task_pending",
+    "task_dispatch_after",
+    "task_dispatched_at",
+    "task_attempt",
+    "task_failure",
+]
+
+
+class HistoryWriter:
+    """Collects the events and side effects of one transaction on one locked execution.
+
+    ``save()`` writes the events in one bulk insert, saves the execution, and
+    registers the hints to send after commit. The unique constraint on
+    (execution, event_id) turns any double write into an error, not a duplicate.
+    """
+
+    def __init__(self, execution: WorkflowExecution, now: datetime | None = None) -> None:
+        self.execution = execution
+        self.now = now or timezone.now()
+        self._events: list[HistoryEvent] = []
+        self._after_save: list[Callable[[], None]] = []
+        self._wake_task = False
+
+    def append(self, event_type: EventType, attributes: dict[str, Any] | None = None) -> int:
+        """Add an event; returns its event id."""
+        if not self.execution.is_running and event_type not in CLOSE_EVENT_TYPES:
+            raise RuntimeError(f"Cannot append {event_type.value} to a closed run.")
+        self.execution.history_length += 1
+        self._events.append(
+            HistoryEvent(
+                execution=self.execution,
+                event_id=self.execution.history_length,
+                event_type=event_type.value,
+                timestamp=self.now,
+                attributes=attributes or {},
+            )
+        )
+        return self.execution.history_length
+
+    def request_workflow_task(self) -> None:
+        """The code has new events to see: make a workflow task pending and hint a worker."""
+        execution = self.execution
+        if not execution.is_running:
+            return
+        if not execution.task_pending:
+            execution.task_pending = True
+            execution.task_attempt = 0
+            execution.task_dispatch_after = self.now
+            self._wake_task = True
+
+    def close(
+        self,
+        status: WorkflowStatus,
+        *,
+        result: Any = None,
+        failure: dict[str, Any] | None = None,
+    ) -> None:
+        from ..models import ActivityStatus, ActivityTask, Timer, TimerStatus
+
+        execution = self.execution
+        execution.status = status
+        execution.result = result
+        execution.failure = failure
+        execution.close_time = self.now
+        execution.task_pending = False
+        execution.task_dispatch_after = None
+        run_id = str(execution.run_id)
+
+        def release_pending_work() -> None:
+            Timer.objects.filter(execution=execution, status=TimerStatus.PENDING).update(
+                status=TimerStatus.CANCELED
+            )
+            # Abandoned, as in Temporal: a late result from a running attempt is dropped.
+            ActivityTask.objects.filter(
+                execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
+            ).update(status=ActivityStatus.CANCELED, timeout_at=None)
+            _notify.notify(f"closed:{run_id}")
+
+        self._after_save.append(release_pending_work)
+
+    def after_save(self, fn: Callable[[], None]) -> None:
+        self._after_save.append(fn)
+
+    def save(self, *, insert: bool = False) -> None:
+        """Write everything; ``insert`` creates the execution row itself (a new run).
+
+        Raises:
+            IntegrityError: with ``insert``, when another run of the id is RUNNING; raised
+                from a savepoint, so the caller's transaction stays usable.
+        """
+        execution = self.execution
+        if self._wake_task:
+            execution.task_dispatched_at = self.now
+        if insert:
+            with transaction.atomic():
+                execution.save(force_insert=True)
+        else:
+            # Only the mutable columns: the input (up to MAX_PAYLOAD_BYTES) is never rewritten.
+            execution.save(update_fields=_MUTABLE_EXECUTION_FIELDS)
+        if self._events:
+            for event in self._events:
+                event.execution = execution  # now that it has a primary key
+            HistoryEvent.objects.bulk_create(self._events)
+        for fn in self._after_save:
+            fn()
+        if self._wake_task:
+            _dispatch.workflow_task(str(execution.run_id), execution.task_queue)
+        self._events = []
+        self._after_save = []
+        self._wake_task = False

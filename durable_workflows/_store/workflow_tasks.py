@@ -1,0 +1,313 @@
+"""Starting runs and recording what a workflow task decided (or why it failed)."""
+
+from __future__ import annotations
+
+import random
+import traceback
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError
+
+from .. import _dispatch, _notify
+from .._engine import (
+    CancelTimer,
+    CancelWorkflowExecution,
+    Command,
+    CompleteWorkflowExecution,
+    CompleteWorkflowUpdate,
+    EventType,
+    FailWorkflowExecution,
+    RecordMarker,
+    RequestCancelActivityTask,
+    ScheduleActivityTask,
+    StartTimer,
+)
+from ..common import RetryPolicy, WorkflowIDReusePolicy
+from ..conf import dw_settings
+from ..exceptions import WorkflowAlreadyStartedError
+from ..models import (
+    ActivityTask,
+    Timer,
+    TimerStatus,
+    WorkflowExecution,
+    WorkflowStatus,
+)
+from .activities import cancel_requested, scheduled_deadline
+from .history import HistoryWriter
+
+
+def create_execution(
+    *,
+    workflow_id: str,
+    workflow_type: str,
+    task_queue: str,
+    input: list[Any],
+    now: datetime,
+    execution_timeout: timedelta | None = None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    search_attributes: dict[str, Any] | None = None,
+    memo: dict[str, Any] | None = None,
+) -> WorkflowExecution:
+    """Insert a RUNNING execution with its WorkflowExecutionStarted event and a pending task.
+
+    Must run inside ``transaction.atomic()``; the hint is sent after commit.
+
+    Raises:
+        WorkflowAlreadyStartedError: a run with this id is running, or the reuse
+            policy forbids reusing the id of a closed run.
+    """
+    if id_reuse_policy != WorkflowIDReusePolicy.ALLOW_DUPLICATE:
+        # With the default policy the partial unique index alone refuses a running id.
+        _check_reuse_policy(workflow_id, id_reuse_policy)
+    execution = WorkflowExecution(
+        workflow_id=workflow_id,
+        workflow_type=workflow_type,
+        task_queue=task_queue,
+        input=input,
+        start_time=now,
+        execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
+        expiration_time=now + execution_timeout if execution_timeout else None,
+        search_attributes=search_attributes or {},
+        memo=memo or {},
+    )
+    writer = HistoryWriter(execution, now)
+    writer.append(
+        EventType.WORKFLOW_EXECUTION_STARTED,
+        {
+            "workflow_type": workflow_type,
+            "task_queue": task_queue,
+            "input": input,
+            "execution_timeout": execution.execution_timeout,
+            "randomness_seed": random.SystemRandom().getrandbits(63),
+            "search_attributes": execution.search_attributes,
+            "memo": execution.memo,
+        },
+    )
+    writer.request_workflow_task()
+    try:
+        writer.save(insert=True)
+    except IntegrityError:
+        running = WorkflowExecution.objects.filter(
+            workflow_id=workflow_id, status=WorkflowStatus.RUNNING
+        ).first()
+        raise WorkflowAlreadyStartedError(
+            f"Workflow {workflow_id!r} is already running"
+            + (f" (run {running.run_id})." if running else "."),
+            workflow_id=workflow_id,
+            run_id=str(running.run_id) if running else None,
+        ) from None
+    return execution
+
+
+def _check_reuse_policy(workflow_id: str, policy: WorkflowIDReusePolicy) -> None:
+    latest = (
+        WorkflowExecution.objects.filter(workflow_id=workflow_id)
+        .order_by("-start_time", "-id")
+        .only("status", "run_id")
+        .first()
+    )
+    if latest is None:
+        return
+    if latest.status == WorkflowStatus.RUNNING:
+        raise WorkflowAlreadyStartedError(
+            f"Workflow {workflow_id!r} is already running (run {latest.run_id}).",
+            workflow_id=workflow_id,
+            run_id=str(latest.run_id),
+        )
+    refused = policy == WorkflowIDReusePolicy.REJECT_DUPLICATE or (
+        policy == WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        and latest.status in (WorkflowStatus.COMPLETED, WorkflowStatus.CONTINUED_AS_NEW)
+    )
+    if refused:
+        raise WorkflowAlreadyStartedError(
+            f"Workflow id {workflow_id!r} was already used by run {latest.run_id} "
+            f"({latest.status}) and the id reuse policy is {policy.value}.",
+            workflow_id=workflow_id,
+            run_id=str(latest.run_id),
+        )
+
+
+def record_task_completed(
+    execution: WorkflowExecution, commands: list[Command], now: datetime
+) -> None:
+    """Append WorkflowTaskCompleted and one event per command; create rows; queue hints."""
+    writer = HistoryWriter(execution, now)
+    execution.task_pending = False
+    execution.task_attempt = 0
+    execution.task_failure = None
+    execution.task_dispatch_after = None
+    writer.append(EventType.WORKFLOW_TASK_COMPLETED, {})
+    for command in commands:
+        _RECORDERS[type(command)](writer, command)
+    writer.save()
+
+
+def record_task_failed(execution: WorkflowExecution, error: BaseException, now: datetime) -> None:
+    """Remember why the task failed and retry it with backoff; the history is untouched."""
+    execution.task_attempt += 1
+    delay = min(
+        timedelta(seconds=2 ** (execution.task_attempt - 1)),
+        dw_settings.WORKFLOW_TASK_RETRY_MAX_INTERVAL,
+    )
+    execution.task_failure = {
+        "type": type(error).__name__,
+        "message": str(error),
+        "cause": repr(error.__cause__) if error.__cause__ else None,
+        "stack_trace": "".join(traceback.format_exception(error)),
+        "attempt": execution.task_attempt,
+        "time": now.isoformat(),
+    }
+    execution.task_dispatch_after = now + delay
+    execution.task_dispatched_at = now + delay  # when the delayed hint should arrive
+    execution.save(
+        update_fields=["task_attempt", "task_failure", "task_dispatch_after", "task_dispatched_at"]
+    )
+    _dispatch.workflow_task(str(execution.run_id), execution.task_queue, delay)
+
+
+# --- one recorder per command -----------------------------------------------------------
+
+
+def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTask) -> None:
+    execution = writer.execution
+    start_to_close = command.start_to_close_timeout
+    if start_to_close is None and command.schedule_to_close_timeout is None:
+        start_to_close = dw_settings.DEFAULT_START_TO_CLOSE_TIMEOUT.total_seconds()
+    retry_policy = command.retry_policy or RetryPolicy().to_dict()
+    task_queue = command.task_queue or execution.task_queue
+    attributes = {
+        "activity_id": command.activity_id,
+        "activity_type": command.activity_type,
+        "task_queue": task_queue,
+        "input": command.input,
+        "start_to_close_timeout": start_to_close,
+        "schedule_to_close_timeout": command.schedule_to_close_timeout,
+        "schedule_to_start_timeout": command.schedule_to_start_timeout,
+        "heartbeat_timeout": command.heartbeat_timeout,
+        "retry_policy": retry_policy,
+    }
+    event_id = writer.append(EventType.ACTIVITY_TASK_SCHEDULED, attributes)
+    now = writer.now
+
+    def create_row() -> None:
+        activity = ActivityTask(
+            execution=execution,
+            scheduled_event_id=event_id,
+            activity_id=command.activity_id,
+            activity_type=command.activity_type,
+            task_queue=task_queue,
+            input=command.input,
+            scheduled_time=now,
+            attempt_scheduled_time=now,
+            start_to_close_timeout=start_to_close,
+            schedule_to_close_timeout=command.schedule_to_close_timeout,
+            schedule_to_start_timeout=command.schedule_to_start_timeout,
+            heartbeat_timeout=command.heartbeat_timeout,
+            retry_policy=retry_policy,
+            dispatch_after=now,
+            dispatched_at=now,
+        )
+        activity.timeout_at = scheduled_deadline(activity)
+        activity.save(force_insert=True)
+        _dispatch.activity_task(activity.pk, 1, task_queue)
+
+    writer.after_save(create_row)
+
+
+def _record_request_cancel_activity(
+    writer: HistoryWriter, command: RequestCancelActivityTask
+) -> None:
+    writer.append(
+        EventType.ACTIVITY_TASK_CANCEL_REQUESTED,
+        {"scheduled_event_id": command.scheduled_event_id},
+    )
+    cancel_requested(writer, command.scheduled_event_id)
+
+
+def _record_start_timer(writer: HistoryWriter, command: StartTimer) -> None:
+    execution = writer.execution
+    event_id = writer.append(
+        EventType.TIMER_STARTED,
+        {"timer_id": command.timer_id, "duration": command.duration},
+    )
+    delay = timedelta(seconds=command.duration)
+    fire_at = writer.now + delay
+
+    def create_row() -> None:
+        timer = Timer.objects.create(
+            execution=execution,
+            started_event_id=event_id,
+            timer_id=command.timer_id,
+            fire_at=fire_at,
+        )
+        if delay <= dw_settings.COUNTDOWN_FAST_PATH_MAX:
+            _dispatch.fire_timer(timer.pk, execution.task_queue, delay)
+
+    writer.after_save(create_row)
+
+
+def _record_cancel_timer(writer: HistoryWriter, command: CancelTimer) -> None:
+    execution = writer.execution
+    timer = Timer.objects.filter(
+        execution=execution, timer_id=command.timer_id, status=TimerStatus.PENDING
+    ).first()
+    writer.append(
+        EventType.TIMER_CANCELED,
+        {
+            "timer_id": command.timer_id,
+            "started_event_id": timer.started_event_id if timer else None,
+        },
+    )
+    if timer is not None:
+        writer.after_save(
+            lambda: Timer.objects.filter(pk=timer.pk).update(status=TimerStatus.CANCELED)
+        )
+
+
+def _record_marker(writer: HistoryWriter, command: RecordMarker) -> None:
+    writer.append(
+        EventType.MARKER_RECORDED,
+        {"marker_name": command.marker_name, "details": command.details},
+    )
+
+
+def _record_update_completed(writer: HistoryWriter, command: CompleteWorkflowUpdate) -> None:
+    writer.append(
+        EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        {
+            "update_id": command.update_id,
+            "update_name": command.update_name,
+            "result": command.result,
+            "failure": command.failure,
+        },
+    )
+    writer.after_save(lambda: _notify.notify(f"update:{command.update_id}"))
+
+
+def _record_complete(writer: HistoryWriter, command: CompleteWorkflowExecution) -> None:
+    writer.append(EventType.WORKFLOW_EXECUTION_COMPLETED, {"result": command.result})
+    writer.close(WorkflowStatus.COMPLETED, result=command.result)
+
+
+def _record_fail(writer: HistoryWriter, command: FailWorkflowExecution) -> None:
+    writer.append(EventType.WORKFLOW_EXECUTION_FAILED, {"failure": command.failure})
+    writer.close(WorkflowStatus.FAILED, failure=command.failure)
+
+
+def _record_cancel(writer: HistoryWriter, command: CancelWorkflowExecution) -> None:
+    writer.append(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": command.details})
+    writer.close(WorkflowStatus.CANCELED)
+
+
+_RECORDERS: dict[type[Command], Any] = {
+    ScheduleActivityTask: _record_schedule_activity,
+    RequestCancelActivityTask: _record_request_cancel_activity,
+    StartTimer: _record_start_timer,
+    CancelTimer: _record_cancel_timer,
+    RecordMarker: _record_marker,
+    CompleteWorkflowUpdate: _record_update_completed,
+    CompleteWorkflowExecution: _record_complete,
+    FailWorkflowExecution: _record_fail,
+    CancelWorkflowExecution: _record_cancel,
+}

@@ -1,0 +1,125 @@
+"""Defining activities and talking to the worker from inside one.
+
+An activity is an ordinary function (sync or ``async``) decorated with
+:func:`defn`. It runs in a Celery worker, may do any I/O, and is retried by its
+``RetryPolicy`` when it raises. Activities are at-least-once: make them
+idempotent, or use ``info().attempt`` and heartbeat details to resume.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar, overload
+
+from . import _registry
+from ._engine import ActivityDefinition
+from ._engine.definitions import ACTIVITY_ATTR
+
+__all__ = ["Info", "defn", "heartbeat", "in_activity", "info", "is_cancelled", "logger"]
+
+FnT = TypeVar("FnT", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Info:
+    """What ``activity.info()`` returns."""
+
+    activity_id: str
+    activity_type: str
+    attempt: int
+    workflow_id: str
+    workflow_run_id: str
+    workflow_type: str
+    task_queue: str
+    scheduled_time: datetime
+    started_time: datetime
+    heartbeat_details: Sequence[Any] = field(default_factory=tuple)
+    heartbeat_timeout: float | None = None
+    start_to_close_timeout: float | None = None
+
+
+@dataclass
+class ActivityContext:
+    """Set by the worker around one attempt; the functions below read it."""
+
+    info: Info
+    heartbeat: Callable[[Sequence[Any]], None]
+    is_cancelled: Callable[[], bool]
+
+
+_context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
+    "durable_workflows_activity"
+)
+
+
+@overload
+def defn(fn: FnT) -> FnT: ...
+@overload
+def defn(*, name: str | None = None) -> Callable[[FnT], FnT]: ...
+def defn(fn: FnT | None = None, *, name: str | None = None) -> FnT | Callable[[FnT], FnT]:
+    """Declare an activity and register it under ``name`` (default: the function's name)."""
+
+    def decorate(function: FnT) -> FnT:
+        definition = ActivityDefinition.from_function(function, name)
+        setattr(function, ACTIVITY_ATTR, definition)
+        _registry.register_activity(definition)
+        return function
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _current() -> ActivityContext:
+    try:
+        return _context.get()
+    except LookupError:
+        raise RuntimeError(
+            "This function can only be called from inside an activity run by a worker."
+        ) from None
+
+
+def in_activity() -> bool:
+    return _context.get(None) is not None
+
+
+def info() -> Info:
+    """Identity, attempt number and last heartbeat details of the running attempt."""
+    return _current().info
+
+
+def heartbeat(*details: Any) -> None:
+    """Report progress: records ``details`` (seen by a retry) and resets the heartbeat timeout."""
+    _current().heartbeat(details)
+
+
+def is_cancelled() -> bool:
+    """True once cancellation of this activity has been requested (learned on heartbeat)."""
+    return _current().is_cancelled()
+
+
+class _ActivityLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        context = _context.get(None)
+        if context is not None:
+            extra = dict(kwargs.get("extra") or {})
+            extra.setdefault("activity_id", context.info.activity_id)
+            extra.setdefault("workflow_id", context.info.workflow_id)
+            kwargs["extra"] = extra
+            msg = f"{msg} ({context.info.activity_type} attempt {context.info.attempt})"
+        return msg, kwargs
+
+
+logger = _ActivityLogger(logging.getLogger("durable_workflows.activity"), {})
+
+
+def use_context(context: ActivityContext) -> contextvars.Token[ActivityContext]:
+    return _context.set(context)
+
+
+def reset_context(token: contextvars.Token[ActivityContext]) -> None:
+    _context.reset(token)

@@ -1,0 +1,209 @@
+"""Request and response shapes. Requests are checked here; meaning is checked by the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ..common import WorkflowIDReusePolicy
+from ..models import WorkflowStatus
+
+#: Ten years: longer timeouts are a mistake, and would overflow date arithmetic.
+MAX_TIMEOUT_SECONDS = 10 * 365 * 24 * 3600.0
+#: How long an update request waits for its handler unless the request says otherwise.
+DEFAULT_UPDATE_TIMEOUT = 60.0
+MAX_UPDATE_TIMEOUT = 600.0
+
+
+def ANY() -> serializers.JSONField:  # noqa: N802 - reads as a type in the field lists
+    """Any JSON value, null included."""
+    return serializers.JSONField(allow_null=True)
+
+
+def _args_field(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=ANY(), required=False, default=list, help_text=help_text)
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class StartWorkflowRequest(serializers.Serializer):
+    workflow_type = serializers.CharField(max_length=255, help_text="A registered workflow type.")
+    workflow_id = serializers.CharField(max_length=255, help_text="Your id for the workflow.")
+    args = _args_field("Arguments of the workflow's run method, in order.")
+    task_queue = serializers.CharField(
+        max_length=255, required=False, help_text="Defaults to DEFAULT_TASK_QUEUE."
+    )
+    execution_timeout = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.001,
+        max_value=MAX_TIMEOUT_SECONDS,
+        help_text="Seconds after which the run closes as TIMED_OUT.",
+    )
+    id_reuse_policy = serializers.ChoiceField(
+        choices=[p.value for p in WorkflowIDReusePolicy],
+        default=WorkflowIDReusePolicy.ALLOW_DUPLICATE.value,
+        help_text="Whether the id of a closed run may be used again.",
+    )
+    search_attributes = serializers.DictField(
+        child=ANY(), required=False, help_text="Values to filter runs by."
+    )
+    memo = serializers.DictField(
+        child=ANY(), required=False, help_text="Free-form data kept with the run."
+    )
+
+
+class ArgsRequest(serializers.Serializer):
+    args = _args_field("Arguments of the handler, in order.")
+
+
+class UpdateRequest(ArgsRequest):
+    timeout = serializers.FloatField(
+        required=False,
+        default=DEFAULT_UPDATE_TIMEOUT,
+        min_value=0.001,
+        max_value=MAX_UPDATE_TIMEOUT,
+        help_text="Seconds to wait for the handler's result; 408 after that (the update "
+        "stays recorded and still runs).",
+    )
+
+
+class ReasonRequest(serializers.Serializer):
+    reason = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
+
+
+class RunQuery(serializers.Serializer):
+    run_id = serializers.UUIDField(
+        required=False, help_text="A run of the workflow; the latest run by default."
+    )
+
+
+class ListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WorkflowStatus.values, required=False)
+    workflow_type = serializers.CharField(max_length=255, required=False)
+    task_queue = serializers.CharField(max_length=255, required=False)
+    started_after = serializers.DateTimeField(
+        required=False, help_text="Runs started at or after this time (ISO 8601)."
+    )
+    started_before = serializers.DateTimeField(
+        required=False, help_text="Runs started before this time (ISO 8601)."
+    )
+    search = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}:", max_length=1000),
+        required=False,
+        help_text="Search attribute filters as `name:value`, repeatable; values compare as "
+        "text (`search=priority:3` matches the number 3).",
+    )
+
+    def validate_search(self, value: list[str]) -> dict[str, str]:
+        pairs = (item.split(":", 1) for item in value)
+        return {key: text for key, text in pairs}
+
+
+class HistoryQuery(RunQuery):
+    after_event_id = serializers.IntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="Return events after this id (the previous page's next_after_event_id).",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        default=1000,
+        min_value=1,
+        max_value=10_000,
+        help_text="At most this many events.",
+    )
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class WorkflowSummary(serializers.Serializer):
+    """One run in a listing."""
+
+    workflow_id = serializers.CharField()
+    run_id = serializers.UUIDField()
+    workflow_type = serializers.CharField()
+    task_queue = serializers.CharField()
+    status = serializers.ChoiceField(choices=WorkflowStatus.values)
+    start_time = serializers.DateTimeField()
+    close_time = serializers.DateTimeField(allow_null=True)
+    execution_timeout = serializers.FloatField(allow_null=True)
+    history_length = serializers.IntegerField()
+    search_attributes = serializers.DictField(child=ANY())
+
+
+class PendingActivity(serializers.Serializer):
+    activity_id = serializers.CharField()
+    activity_type = serializers.CharField()
+    status = serializers.CharField()
+    attempt = serializers.IntegerField()
+    scheduled_time = serializers.DateTimeField()
+    started_time = serializers.DateTimeField(allow_null=True)
+    last_failure = serializers.JSONField(allow_null=True)
+    heartbeat_details = serializers.JSONField(allow_null=True)
+    last_heartbeat_time = serializers.DateTimeField(allow_null=True)
+    next_deadline = serializers.DateTimeField(allow_null=True)
+
+
+class PendingTimer(serializers.Serializer):
+    timer_id = serializers.CharField()
+    fire_at = serializers.DateTimeField()
+
+
+class WorkflowDescription(WorkflowSummary):
+    """One run in full: what ``handle.describe()`` returns."""
+
+    input = serializers.ListField(child=ANY())
+    result = serializers.JSONField(allow_null=True, help_text="The result, once COMPLETED.")
+    failure = serializers.JSONField(allow_null=True, help_text="Why the run did not complete.")
+    task_failure = serializers.JSONField(
+        allow_null=True, help_text="The latest workflow task failure while RUNNING (a bug)."
+    )
+    memo = serializers.DictField(child=ANY())
+    pending_activities = PendingActivity(many=True)
+    pending_timers = PendingTimer(many=True)
+
+
+class Event(serializers.Serializer):
+    event_id = serializers.IntegerField()
+    event_type = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    attributes = serializers.DictField(child=ANY())
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = instance.to_dict()
+        return data
+
+
+class History(serializers.Serializer):
+    workflow_id = serializers.CharField()
+    run_id = serializers.UUIDField()
+    events = Event(many=True)
+    next_after_event_id = serializers.IntegerField(
+        allow_null=True, help_text="Pass as after_event_id for the next page; null at the end."
+    )
+
+
+class Result(serializers.Serializer):
+    result = serializers.JSONField(allow_null=True)
+
+
+class Accepted(serializers.Serializer):
+    workflow_id = serializers.CharField()
+    run_id = serializers.UUIDField()
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable.")
+    message = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The request field at fault.")
+    details = serializers.JSONField(required=False, help_text="Every validation error.")
+
+
+class Error(serializers.Serializer):
+    error = ErrorDetail()

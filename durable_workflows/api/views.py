@@ -1,0 +1,294 @@
+"""Views: each checks the request's shape, calls one use case, renders the answer.
+
+No view decides anything about workflows; the services do, and raise errors that
+:mod:`.errors` turns into responses by their declared status and code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.urls import include, path
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import generics, mixins, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from .. import _messaging, _services, _visibility
+from ..common import WorkflowIDReusePolicy
+from ..models import WorkflowExecution
+from . import serializers as s
+from .errors import exception_handler
+from .parsers import BoundedJSONParser, check_declared_size
+from .permissions import HasWorkflowPermission
+
+TAG = "workflows"
+
+
+def _errors(*statuses: int) -> dict[int, Any]:
+    return dict.fromkeys((400, 401, 403, *statuses), s.Error)
+
+
+def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class WorkflowAPIView(APIView):
+    """JSON in, JSON out; authenticated; one model permission per method; one error shape."""
+
+    parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]
+    permission_classes = [HasWorkflowPermission]
+    required_permissions: dict[str, str] = {"GET": "view"}
+    schema = AutoSchema()
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        check_declared_size(request)
+        for key, value in kwargs.items():  # PostgreSQL text cannot hold NUL
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError({key: ["May not contain a NUL (%00) character."]})
+
+    def run_id(self) -> str | None:
+        run_id = _valid(s.RunQuery, self.request.query_params).get("run_id")
+        return str(run_id) if run_id else None
+
+    def execution(self, workflow_id: str) -> WorkflowExecution:
+        """The run this request is about: ``?run_id=``, or the latest."""
+        return _services.get_execution(workflow_id, self.run_id())
+
+    def describe_response(self, execution: WorkflowExecution, code: int = 200) -> Response:
+        data = s.WorkflowDescription(_services.describe(execution)).data
+        return Response(data, status=code)
+
+
+RUN_ID = OpenApiParameter(
+    "run_id", OpenApiTypes.UUID, OpenApiParameter.QUERY, description="Another run than the latest."
+)
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-start_time", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class WorkflowListView(mixins.ListModelMixin, generics.GenericAPIView, WorkflowAPIView):
+    """List runs (newest first) and start new ones."""
+
+    required_permissions = {"GET": "view", "POST": "add"}
+    pagination_class = NewestFirst
+    serializer_class = s.WorkflowSummary
+
+    def get_queryset(self) -> Any:
+        filters = _valid(s.ListQuery, self.request.query_params)
+        search = filters.pop("search", {})
+        return _visibility.list_executions(**filters, search_attributes=search)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List workflow runs",
+        parameters=[s.ListQuery],
+        responses={200: s.WorkflowSummary(many=True), **_errors(404)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Start a workflow",
+        request=s.StartWorkflowRequest,
+        responses={201: s.WorkflowDescription, **_errors(409, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.StartWorkflowRequest, request.data)
+        timeout = data.get("execution_timeout")
+        execution = _services.start_workflow(
+            _services.resolve_definition(data["workflow_type"]),
+            data["args"],
+            workflow_id=data["workflow_id"],
+            task_queue=data.get("task_queue"),
+            execution_timeout=timedelta(seconds=timeout) if timeout else None,
+            id_reuse_policy=WorkflowIDReusePolicy(data["id_reuse_policy"]),
+            search_attributes=data.get("search_attributes"),
+            memo=data.get("memo"),
+        )
+        response = self.describe_response(execution, status.HTTP_201_CREATED)
+        response["Location"] = reverse(
+            "durable_workflows_api:workflow-detail",
+            kwargs={"workflow_id": execution.workflow_id},
+            request=request,
+        )
+        return response
+
+
+class WorkflowDetailView(WorkflowAPIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Describe a run",
+        parameters=[RUN_ID],
+        responses={200: s.WorkflowDescription, **_errors(404)},
+    )
+    def get(self, request: Request, workflow_id: str) -> Response:
+        return self.describe_response(self.execution(workflow_id))
+
+
+class WorkflowHistoryView(WorkflowAPIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="A run's history, in order, a page at a time",
+        parameters=[s.HistoryQuery],
+        responses={200: s.History, **_errors(404)},
+    )
+    def get(self, request: Request, workflow_id: str) -> Response:
+        query = _valid(s.HistoryQuery, request.query_params)
+        execution = self.execution(workflow_id)
+        events = _visibility.history_page(
+            execution, after_event_id=query["after_event_id"], limit=query["limit"] + 1
+        )
+        more = len(events) > query["limit"]
+        events = events[: query["limit"]]
+        body = {
+            "workflow_id": execution.workflow_id,
+            "run_id": execution.run_id,
+            "events": events,
+            "next_after_event_id": events[-1].event_id if more else None,
+        }
+        return Response(s.History(body).data)
+
+
+class SignalView(WorkflowAPIView):
+    required_permissions = {"POST": "signal"}
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Send a signal",
+        parameters=[RUN_ID],
+        request=s.ArgsRequest,
+        responses={202: s.Accepted, **_errors(404, 409, 413, 415)},
+    )
+    def post(self, request: Request, workflow_id: str, name: str) -> Response:
+        args = _valid(s.ArgsRequest, request.data)["args"]
+        execution = self.execution(workflow_id)
+        _messaging.signal_workflow(workflow_id, name, args, str(execution.run_id))
+        return accepted(execution)
+
+
+class QueryView(WorkflowAPIView):
+    required_permissions = {"POST": "query"}
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Ask a query (answered from the history; needs no worker)",
+        parameters=[RUN_ID],
+        request=s.ArgsRequest,
+        responses={200: s.Result, **_errors(404, 413, 415, 422)},
+    )
+    def post(self, request: Request, workflow_id: str, name: str) -> Response:
+        args = _valid(s.ArgsRequest, request.data)["args"]
+        result = _messaging.query_workflow(workflow_id, name, args, self.run_id())
+        return Response({"result": result})
+
+
+class UpdateView(WorkflowAPIView):
+    required_permissions = {"POST": "update"}
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Send an update and wait for its result",
+        parameters=[RUN_ID],
+        request=s.UpdateRequest,
+        responses={200: s.Result, **_errors(404, 408, 409, 413, 415, 422)},
+    )
+    def post(self, request: Request, workflow_id: str, name: str) -> Response:
+        data = _valid(s.UpdateRequest, request.data)
+        result = _messaging.update_workflow(
+            workflow_id, name, data["args"], run_id=self.run_id(), timeout=data["timeout"]
+        )
+        return Response({"result": result})
+
+
+class CancelView(WorkflowAPIView):
+    required_permissions = {"POST": "cancel"}
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Request cancellation",
+        parameters=[RUN_ID],
+        request=s.ReasonRequest,
+        responses={202: s.Accepted, **_errors(404, 409, 413, 415)},
+    )
+    def post(self, request: Request, workflow_id: str) -> Response:
+        reason = _valid(s.ReasonRequest, request.data)["reason"]
+        execution = self.execution(workflow_id)
+        _messaging.cancel_workflow(workflow_id, str(execution.run_id), reason)
+        return accepted(execution)
+
+
+class TerminateView(WorkflowAPIView):
+    required_permissions = {"POST": "terminate"}
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Terminate a run now (no workflow code runs)",
+        parameters=[RUN_ID],
+        request=s.ReasonRequest,
+        responses={202: s.Accepted, **_errors(404, 409, 413, 415)},
+    )
+    def post(self, request: Request, workflow_id: str) -> Response:
+        reason = _valid(s.ReasonRequest, request.data)["reason"]
+        execution = self.execution(workflow_id)
+        _messaging.terminate_workflow(workflow_id, reason, str(execution.run_id))
+        return accepted(execution)
+
+
+def accepted(execution: WorkflowExecution) -> Response:
+    body = {"workflow_id": execution.workflow_id, "run_id": execution.run_id}
+    return Response(s.Accepted(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class UnknownRouteView(WorkflowAPIView):
+    """Every path under the API's prefix that names no endpoint."""
+
+    required_permissions = dict.fromkeys(
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], "view"
+    )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        raise NotFound(f"No endpoint here: {request.path!r}. See the schema for the endpoints.")
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document of this API (only its own endpoints, at their mounted paths)."""
+
+    permission_classes = [HasWorkflowPermission]
+    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+    required_permissions = {"GET": "view"}
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        route = request.resolver_match.route if request.resolver_match else ""
+        prefix = route.removesuffix("schema/")
+        self.patterns = [path(prefix, include("durable_workflows.api.urls"))]
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,442 @@
+"""Starting workflows and talking to them from application code.
+
+Django style: the client is synchronous, with ``a``-prefixed async twins, like
+the ORM (``start_workflow`` / ``astart_workflow``). For code written against
+Temporal, ``await Client.connect()`` returns an :class:`AsyncClient` whose
+methods carry Temporal's names and are awaitable, so such code ports by
+changing imports only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from asgiref.sync import sync_to_async
+
+from ._engine import HistoryEvent, from_json
+from .common import WorkflowIDReusePolicy
+from .exceptions import WorkflowResultTimeoutError
+
+if TYPE_CHECKING:
+    from . import _messaging, _notify, _services
+    from ._services import WorkflowDescription
+else:
+
+    class _Deferred(ModuleType):
+        """Imports a module of the ORM layer on first use, so importing the client needs no
+        configured Django (scripts ported from Temporal import it before setting Django up)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            self._target = name
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(import_module(self._target, __package__), attr)
+
+    _messaging = _Deferred("._messaging")
+    _notify = _Deferred("._notify")
+    _services = _Deferred("._services")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WorkflowDescription":
+        return _services.WorkflowDescription
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _ensure_django() -> None:
+    """Set Django up from DJANGO_SETTINGS_MODULE when a plain script uses the client."""
+    from django.apps import apps
+
+    if not apps.ready and not apps.loading:
+        import django
+
+        django.setup()
+
+
+__all__ = [
+    "AsyncClient",
+    "AsyncWorkflowHandle",
+    "Client",
+    "WorkflowDescription",
+    "WorkflowHandle",
+    "WorkflowHistory",
+]
+
+T = TypeVar("T")
+
+
+def _async(fn: Callable[..., T]) -> Callable[..., Any]:
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+@dataclass(frozen=True)
+class WorkflowHistory:
+    """A run's events, in order; ``to_json()`` is what the Replayer reads."""
+
+    workflow_id: str
+    run_id: str
+    events: list[HistoryEvent]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "workflow_id": self.workflow_id,
+                "run_id": self.run_id,
+                "events": [event.to_dict() for event in self.events],
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkflowHistory:
+        data = json.loads(text)
+        return cls(
+            workflow_id=data["workflow_id"],
+            run_id=data["run_id"],
+            events=[HistoryEvent.from_dict(e) for e in data["events"]],
+        )
+
+
+class WorkflowHandle:
+    """A workflow by id (and optionally one run of it); nothing is read until a method is called."""
+
+    def __init__(
+        self, workflow_id: str, *, run_id: str | None = None, result_type: Any = None
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.result_type = result_type
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self.workflow_id!r} run={self.run_id}>"
+
+    def _execution(self) -> Any:
+        return _services.get_execution(self.workflow_id, self.run_id)
+
+    def result(self, timeout: float | timedelta | None = None) -> Any:
+        """Wait for the run to close and return its result.
+
+        Waiting wakes on a PostgreSQL notification (or a gentle poll elsewhere),
+        not a tight loop.
+
+        Raises:
+            WorkflowFailureError: the run failed, was cancelled, terminated or timed out;
+                ``cause`` says why.
+            WorkflowResultTimeoutError: still running after ``timeout``.
+            WorkflowNotFoundError: no such workflow.
+        """
+        execution = self._execution()
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        outcome = _notify.wait_for(
+            f"closed:{execution.run_id}",
+            lambda: _services.outcome_if_closed(execution.pk),
+            seconds,
+        )
+        if outcome is None:
+            raise WorkflowResultTimeoutError(
+                f"Workflow {self.workflow_id!r} is still running after {seconds} s."
+            )
+        value = _services.raise_for_outcome(outcome, self.workflow_id)
+        return from_json(value, self._result_hint(execution.workflow_type))
+
+    def _result_hint(self, workflow_type: str) -> Any:
+        if self.result_type is not None:
+            return self.result_type
+        try:
+            return _services.resolve_definition(workflow_type).run_signature.return_hint
+        except Exception:  # the type is not registered in this process: plain JSON
+            return None
+
+    def describe(self) -> WorkflowDescription:
+        """Status, times, history length, pending activities and timers of the run."""
+        return _services.describe(self._execution())
+
+    def fetch_history(self) -> WorkflowHistory:
+        """All events of the run, in order."""
+        execution = self._execution()
+        return WorkflowHistory(
+            workflow_id=execution.workflow_id,
+            run_id=str(execution.run_id),
+            events=_services.history(execution),
+        )
+
+    def signal(self, signal: Any, *args: Any, **kwargs: Any) -> None:
+        """Send a signal (a ``@workflow.signal`` method or its name); returns once it is recorded.
+
+        Raises:
+            UnknownHandlerError: the workflow type has no such signal.
+            InvalidArgumentError, PayloadError: the arguments do not fit or cannot be stored.
+            WorkflowClosedError: the run has closed.
+            WorkflowNotFoundError: no such workflow.
+        """
+        _messaging.signal_workflow(
+            self.workflow_id, signal, _call_args(args, kwargs, "signal"), self.run_id
+        )
+
+    def query(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        """Ask a ``@workflow.query`` handler; answered by replaying the history in this process.
+
+        Works without any worker running, and on closed runs (their final state).
+
+        Raises:
+            UnknownHandlerError, InvalidArgumentError, WorkflowQueryFailedError,
+            WorkflowNotFoundError.
+        """
+        execution = self._execution()
+        name = _messaging.handler_name(query, "query")
+        value = _messaging.query_workflow(
+            self.workflow_id, name, _call_args(args, kwargs, "query"), str(execution.run_id)
+        )
+        return _messaging.decode_handler_result(execution.workflow_type, "query", name, value)
+
+    def execute_update(
+        self,
+        update: Any,
+        *args: Any,
+        id: str | None = None,
+        timeout: float | timedelta | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send an update and wait for its handler's result.
+
+        The validator (if any) runs first; a rejection raises and records nothing.
+
+        Raises:
+            WorkflowUpdateFailedError: rejected, or the handler raised; ``cause`` says why.
+            WorkflowClosedError: the run is (or became) closed.
+        """
+        execution = self._execution()
+        name = _messaging.handler_name(update, "update")
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        value = _messaging.update_workflow(
+            self.workflow_id,
+            name,
+            _call_args(args, kwargs, "execute_update"),
+            run_id=str(execution.run_id),
+            update_id=id,
+            timeout=seconds,
+        )
+        return _messaging.decode_handler_result(execution.workflow_type, "update", name, value)
+
+    def cancel(self, reason: str = "") -> None:
+        """Request cancellation: the workflow sees ``asyncio.CancelledError`` where it awaits."""
+        _messaging.cancel_workflow(self.workflow_id, self.run_id, reason)
+
+    def terminate(self, reason: str = "") -> None:
+        """Close the run as TERMINATED at once; no workflow code runs."""
+        _messaging.terminate_workflow(self.workflow_id, reason, self.run_id)
+
+    async def aresult(self, timeout: float | timedelta | None = None) -> Any:
+        return await _async(self.result)(timeout)
+
+    async def asignal(self, signal: Any, *args: Any, **kwargs: Any) -> None:
+        await _async(self.signal)(signal, *args, **kwargs)
+
+    async def aquery(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _async(self.query)(query, *args, **kwargs)
+
+    async def aexecute_update(self, update: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _async(self.execute_update)(update, *args, **kwargs)
+
+    async def acancel(self, reason: str = "") -> None:
+        await _async(self.cancel)(reason)
+
+    async def aterminate(self, reason: str = "") -> None:
+        await _async(self.terminate)(reason)
+
+    async def adescribe(self) -> WorkflowDescription:
+        return await _async(self.describe)()
+
+    async def afetch_history(self) -> WorkflowHistory:
+        return await _async(self.fetch_history)()
+
+
+class Client:
+    """Starts workflows and hands out handles. Uses the Django database and Celery settings."""
+
+    def __init__(self) -> None:
+        _ensure_django()
+
+    @classmethod
+    async def connect(cls, target_host: str | None = None, **_ignored: Any) -> AsyncClient:
+        """Temporal's entry point: returns an awaitable-style client.
+
+        ``target_host`` and other connection options are accepted and ignored:
+        the Django database is the server.
+        """
+        return AsyncClient(cls())
+
+    def start_workflow(
+        self,
+        workflow: Any,
+        *args: Any,
+        id: str,
+        task_queue: str | None = None,
+        execution_timeout: timedelta | None = None,
+        id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes: dict[str, Any] | None = None,
+        memo: dict[str, Any] | None = None,
+        start_signal: Any = None,
+        start_signal_args: Sequence[Any] = (),
+        **kwargs: Any,
+    ) -> WorkflowHandle:
+        """Start a workflow and return its handle without waiting.
+
+        Args:
+            workflow: The ``@workflow.run`` method (``OrderWorkflow.run``), the
+                class, or the registered type name.
+            *args: Arguments of the run method (or ``args=[...]``).
+            id: The workflow id; one run per id may be RUNNING at a time.
+            task_queue: Celery queue of the workers; default ``DEFAULT_TASK_QUEUE``.
+            execution_timeout: Close the run as TIMED_OUT after this long.
+            id_reuse_policy: Whether the id of a closed run may be reused.
+            search_attributes: Values to filter by in the admin and the API.
+            memo: Free-form data shown with the run.
+            start_signal: Signal-with-start: a ``@workflow.signal`` method or name.
+                If the id is running, only the signal is delivered (to that run);
+                otherwise the run is started and receives the signal first, atomically.
+            start_signal_args: Arguments of ``start_signal``.
+
+        Raises:
+            UnknownWorkflowTypeError: ``workflow`` is not a registered workflow.
+            InvalidArgumentError: the arguments do not fit the run method.
+            PayloadError: an argument is not JSON-serializable or too large.
+            WorkflowAlreadyStartedError: the id is running (or may not be reused).
+        """
+        call_args = _call_args(args, kwargs, "start_workflow")
+        definition = _services.resolve_definition(workflow)
+        signal = None
+        if start_signal is not None:
+            signal = _messaging.prepare_signal(
+                definition.name, start_signal, list(start_signal_args)
+            )
+        execution = _services.start_workflow(
+            definition,
+            call_args,
+            workflow_id=id,
+            task_queue=task_queue,
+            execution_timeout=execution_timeout,
+            id_reuse_policy=id_reuse_policy,
+            search_attributes=search_attributes,
+            memo=memo,
+            start_signal=signal,
+        )
+        return WorkflowHandle(execution.workflow_id, run_id=str(execution.run_id))
+
+    def execute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
+        """Start a workflow and wait for its result (arguments as :meth:`start_workflow`)."""
+        return self.start_workflow(workflow, *args, **kwargs).result()
+
+    def get_workflow_handle(
+        self, workflow_id: str, *, run_id: str | None = None, result_type: Any = None
+    ) -> WorkflowHandle:
+        """A handle on ``workflow_id`` (its latest run unless ``run_id`` is given)."""
+        return WorkflowHandle(workflow_id, run_id=run_id, result_type=result_type)
+
+    def list_workflows(
+        self,
+        status: str | None = None,
+        workflow_type: str | None = None,
+        *,
+        limit: int = 100,
+        **search_attributes: Any,
+    ) -> list[WorkflowDescription]:
+        """The newest runs matching the filters (search attributes compared for equality)."""
+        from .models import WorkflowExecution
+
+        rows = WorkflowExecution.objects.all()
+        if status:
+            rows = rows.filter(status=status)
+        if workflow_type:
+            rows = rows.filter(workflow_type=workflow_type)
+        for key, value in search_attributes.items():
+            rows = rows.filter(**{f"search_attributes__{key}": value})
+        return [_services.describe(row) for row in rows.order_by("-start_time", "-id")[:limit]]
+
+    async def astart_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> WorkflowHandle:
+        return await _async(self.start_workflow)(workflow, *args, **kwargs)
+
+    async def aexecute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = await self.astart_workflow(workflow, *args, **kwargs)
+        return await handle.aresult()
+
+    async def alist_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowDescription]:
+        return await _async(self.list_workflows)(*args, **kwargs)
+
+
+def _call_args(args: Sequence[Any], kwargs: dict[str, Any], where: str) -> list[Any]:
+    extra = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(f"{where}() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+    if extra is not None and args:
+        raise TypeError(f"{where}(): pass arguments positionally or as args=[...], not both.")
+    return list(extra if extra is not None else args)
+
+
+class AsyncWorkflowHandle:
+    """A :class:`WorkflowHandle` whose methods are awaitable and carry Temporal's names."""
+
+    def __init__(self, handle: WorkflowHandle) -> None:
+        self._handle = handle
+
+    @property
+    def id(self) -> str:
+        return self._handle.workflow_id
+
+    @property
+    def run_id(self) -> str | None:
+        return self._handle.run_id
+
+    async def result(self, timeout: float | timedelta | None = None) -> Any:
+        return await self._handle.aresult(timeout)
+
+    async def describe(self) -> WorkflowDescription:
+        return await self._handle.adescribe()
+
+    async def fetch_history(self) -> WorkflowHistory:
+        return await self._handle.afetch_history()
+
+    async def signal(self, signal: Any, *args: Any, **kwargs: Any) -> None:
+        await self._handle.asignal(signal, *args, **kwargs)
+
+    async def query(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self._handle.aquery(query, *args, **kwargs)
+
+    async def execute_update(self, update: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self._handle.aexecute_update(update, *args, **kwargs)
+
+    async def cancel(self, reason: str = "") -> None:
+        await self._handle.acancel(reason)
+
+    async def terminate(self, reason: str = "") -> None:
+        await self._handle.aterminate(reason)
+
+
+class AsyncClient:
+    """What ``await Client.connect()`` returns: Temporal's client shape over a :class:`Client`."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def start_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> AsyncWorkflowHandle:
+        return AsyncWorkflowHandle(await self._client.astart_workflow(workflow, *args, **kwargs))
+
+    async def execute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self._client.aexecute_workflow(workflow, *args, **kwargs)
+
+    def get_workflow_handle(
+        self, workflow_id: str, *, run_id: str | None = None, result_type: Any = None
+    ) -> AsyncWorkflowHandle:
+        return AsyncWorkflowHandle(
+            self._client.get_workflow_handle(workflow_id, run_id=run_id, result_type=result_type)
+        )
+
+    async def list_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowDescription]:
+        return await self._client.alist_workflows(*args, **kwargs)

@@ -1,0 +1,110 @@
+"""Value types shared by workflow code and clients: retry policies and id-reuse policies."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+__all__ = ["RetryPolicy", "WorkflowIDReusePolicy"]
+
+
+@dataclass(frozen=True, init=False)
+class RetryPolicy:
+    """How a failed activity attempt is retried (Temporal's defaults and meaning).
+
+    Args:
+        initial_interval: Wait before the first retry.
+        backoff_coefficient: Each wait is the previous one times this (>= 1).
+        maximum_interval: Cap on the wait; defaults to 100 x ``initial_interval``.
+        maximum_attempts: Total attempts including the first; 0 means unlimited.
+        non_retryable_error_types: ``ApplicationError.type`` values (for other
+            exceptions: their class name) that stop retries at once.
+        max_attempts: Accepted as an alias of ``maximum_attempts``, because the
+            documents this project grew from spell it that way.
+    """
+
+    initial_interval: timedelta
+    backoff_coefficient: float
+    maximum_interval: timedelta | None
+    maximum_attempts: int
+    non_retryable_error_types: tuple[str, ...] = field(default=())
+
+    def __init__(
+        self,
+        initial_interval: timedelta = timedelta(seconds=1),
+        backoff_coefficient: float = 2.0,
+        maximum_interval: timedelta | None = None,
+        maximum_attempts: int = 0,
+        non_retryable_error_types: Sequence[str] | None = None,
+        *,
+        max_attempts: int | None = None,
+    ) -> None:
+        if max_attempts is not None:
+            if maximum_attempts and maximum_attempts != max_attempts:
+                raise ValueError("Give maximum_attempts or max_attempts, not both.")
+            maximum_attempts = max_attempts
+        if initial_interval <= timedelta(0):
+            raise ValueError("RetryPolicy.initial_interval must be positive.")
+        if backoff_coefficient < 1:
+            raise ValueError("RetryPolicy.backoff_coefficient must be at least 1.0.")
+        if maximum_attempts < 0:
+            raise ValueError("RetryPolicy.maximum_attempts must be 0 (unlimited) or more.")
+        if maximum_interval is not None and maximum_interval < initial_interval:
+            raise ValueError("RetryPolicy.maximum_interval must not be below initial_interval.")
+        if isinstance(non_retryable_error_types, str):
+            raise ValueError("RetryPolicy.non_retryable_error_types must be a list of names.")
+        object.__setattr__(self, "initial_interval", initial_interval)
+        object.__setattr__(self, "backoff_coefficient", float(backoff_coefficient))
+        object.__setattr__(self, "maximum_interval", maximum_interval)
+        object.__setattr__(self, "maximum_attempts", int(maximum_attempts))
+        object.__setattr__(
+            self, "non_retryable_error_types", tuple(non_retryable_error_types or ())
+        )
+
+    def retry_delay(self, attempt: int) -> timedelta:
+        """The wait after failed attempt number ``attempt`` (1-based) before the next one."""
+        cap = self.maximum_interval or self.initial_interval * 100
+        try:
+            factor = self.backoff_coefficient ** (attempt - 1)
+        except OverflowError:  # float power past 1e308, after about a thousand attempts
+            return cap
+        seconds = self.initial_interval.total_seconds() * factor
+        # Compare as seconds: timedelta() itself overflows after about fifty doublings.
+        return cap if seconds >= cap.total_seconds() else timedelta(seconds=seconds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, as recorded in ActivityTaskScheduled."""
+        return {
+            "initial_interval": self.initial_interval.total_seconds(),
+            "backoff_coefficient": self.backoff_coefficient,
+            "maximum_interval": (
+                self.maximum_interval.total_seconds() if self.maximum_interval else None
+            ),
+            "maximum_attempts": self.maximum_attempts,
+            "non_retryable_error_types": list(self.non_retryable_error_types),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RetryPolicy:
+        """Rebuild a policy from :meth:`to_dict` output."""
+        maximum_interval = data.get("maximum_interval")
+        return cls(
+            initial_interval=timedelta(seconds=data["initial_interval"]),
+            backoff_coefficient=data["backoff_coefficient"],
+            maximum_interval=(
+                timedelta(seconds=maximum_interval) if maximum_interval is not None else None
+            ),
+            maximum_attempts=data["maximum_attempts"],
+            non_retryable_error_types=data.get("non_retryable_error_types") or (),
+        )
+
+
+class WorkflowIDReusePolicy(enum.StrEnum):
+    """Whether a new run may reuse the id of a *closed* one (a running id is always refused)."""
+
+    ALLOW_DUPLICATE = "ALLOW_DUPLICATE"
+    ALLOW_DUPLICATE_FAILED_ONLY = "ALLOW_DUPLICATE_FAILED_ONLY"
+    REJECT_DUPLICATE = "REJECT_DUPLICATE"

@@ -1,0 +1,43 @@
+"""Celery entry points only: parse the hint, hand over to the worker or the tick.
+
+Every task is idempotent: it re-reads the database and does nothing when the
+hint is stale, duplicated or early. ``acks_late`` means a message being worked
+on when its worker dies is redelivered (a duplicate hint, which is harmless).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+_HINT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(name="durable_workflows.workflow_task", **_HINT)
+def workflow_task(run_id: str) -> None:
+    from ._worker import process_workflow_task
+
+    process_workflow_task(run_id)
+
+
+@shared_task(name="durable_workflows.activity_task", **_HINT)
+def activity_task(activity_task_id: int, attempt: int) -> None:
+    from ._activity_worker import process_activity_task
+
+    process_activity_task(int(activity_task_id), int(attempt))
+
+
+@shared_task(name="durable_workflows.fire_timer", **_HINT)
+def fire_timer(timer_pk: int) -> None:
+    from . import _store
+
+    execution_pk = _store.timer_execution_pk(int(timer_pk))
+    if execution_pk is not None:
+        _store.fire_due_timers(execution_pk, timezone.now(), skip_locked=False)
+
+
+@shared_task(name="durable_workflows.tick", ignore_result=True)
+def tick() -> None:
+    from ._tick import run_tick
+
+    run_tick()

@@ -1,0 +1,83 @@
+"""Temporal's ``Worker`` shape, for scripts ported from Temporal.
+
+Workers are plain Celery workers (``celery -A proj worker -Q <task queue>``).
+This class lets a Temporal ``run_worker.py`` keep working with changed imports:
+``await Worker(client, task_queue=..., workflows=[...], activities=[...]).run()``
+runs such a Celery worker process and waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from . import _registry
+
+__all__ = ["Worker"]
+
+
+class Worker:
+    """Runs a Celery worker process consuming ``task_queue``.
+
+    Args:
+        client: Accepted for compatibility (the database is the server).
+        task_queue: The Celery queue to consume.
+        workflows: Workflow classes this worker is meant to run; checked to be
+            registered (any worker runs every registered workflow).
+        activities: Activity functions, checked likewise.
+        activity_executor: If it is a thread pool, its size becomes the worker's
+            thread concurrency; otherwise the worker runs one task at a time.
+        celery_app: The ``-A`` argument; default ``$CELERY_APP`` or the package of
+            ``$DJANGO_SETTINGS_MODULE`` (Celery's Django layout: ``proj/celery.py``).
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        task_queue: str,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        activity_executor: Any = None,
+        celery_app: str | None = None,
+        **_ignored: Any,
+    ) -> None:
+        for workflow_class in workflows:
+            _registry.resolve_workflow(workflow_class)
+        for activity_fn in activities:
+            _registry.resolve_activity(activity_fn)
+        self.task_queue = task_queue
+        self.celery_app = celery_app or os.environ.get("CELERY_APP") or _settings_package()
+        threads = getattr(activity_executor, "_max_workers", None)
+        pool = ["--pool=threads", f"--concurrency={threads}"] if threads else ["--pool=solo"]
+        self.command = [
+            sys.executable, "-m", "celery", "-A", self.celery_app, "worker",
+            "-Q", task_queue, *pool, "-l", "info",
+        ]  # fmt: skip
+
+    async def run(self) -> None:
+        """Run the worker until it exits (or this coroutine is cancelled)."""
+        process = await asyncio.create_subprocess_exec(*self.command)
+        try:
+            code = await process.wait()
+        except asyncio.CancelledError:
+            process.terminate()
+            await process.wait()
+            raise
+        if code != 0:
+            raise RuntimeError(f"The Celery worker exited with status {code}: {self.command}")
+
+
+def _settings_package() -> str:
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE")
+    if not settings_module:
+        raise ImproperlyConfigured(
+            "Worker needs to know the Celery app: pass celery_app='proj', or set CELERY_APP "
+            "or DJANGO_SETTINGS_MODULE."
+        )
+    return settings_module.split(".")[0]

@@ -1,0 +1,349 @@
+"""Defining workflows and calling out from inside them.
+
+Everything here mirrors ``temporalio.workflow``: a workflow is a class decorated
+with :func:`defn` whose async :func:`run` method is the entry point. Inside it,
+use :func:`execute_activity`, :func:`sleep` (or ``asyncio.sleep``),
+:func:`wait_condition`, :func:`now` and :func:`random` instead of I/O, the wall
+clock and the ``random`` module: the code is replayed from its history and must
+make the same decisions every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import uuid
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from . import _registry
+from ._engine import ActivityHandle, HandlerDefinition, Signature, WorkflowDefinition, WorkflowInfo
+from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, RUN_MARK
+from ._engine.instance import WorkflowInstance
+from ._engine.loop import DeterministicEventLoop
+from .common import RetryPolicy
+from .exceptions import WorkflowDefinitionError
+
+__all__ = [
+    "ActivityHandle",
+    "WorkflowInfo",
+    "defn",
+    "deprecate_patch",
+    "execute_activity",
+    "info",
+    "logger",
+    "now",
+    "patched",
+    "query",
+    "random",
+    "run",
+    "signal",
+    "sleep",
+    "start_activity",
+    "time",
+    "unsafe",
+    "update",
+    "uuid4",
+    "wait_condition",
+]
+
+ClassT = TypeVar("ClassT", bound=type)
+FnT = TypeVar("FnT", bound=Callable[..., Any])
+
+
+# --- decorators ------------------------------------------------------------------------
+
+
+@overload
+def defn(cls: ClassT) -> ClassT: ...
+@overload
+def defn(*, name: str | None = None, sandboxed: bool = True) -> Callable[[ClassT], ClassT]: ...
+def defn(
+    cls: ClassT | None = None, *, name: str | None = None, sandboxed: bool = True
+) -> ClassT | Callable[[ClassT], ClassT]:
+    """Declare a workflow class and register it under ``name`` (default: the class name).
+
+    ``sandboxed`` is accepted for compatibility with Temporal and ignored.
+
+    Raises:
+        WorkflowDefinitionError: no (or several) ``@workflow.run`` methods, or a
+            name already used by another workflow.
+    """
+
+    def decorate(klass: ClassT) -> ClassT:
+        definition = WorkflowDefinition.from_class(klass, name)
+        setattr(klass, DEFINITION_ATTR, definition)
+        setattr(definition.run_fn, DEFINITION_ATTR, definition)
+        for handler in (
+            *definition.signals.values(),
+            *definition.queries.values(),
+            *definition.updates.values(),
+        ):
+            setattr(handler.fn, DEFINITION_ATTR, definition)
+        _registry.register_workflow(definition)
+        return klass
+
+    return decorate(cls) if cls is not None else decorate
+
+
+def run(fn: FnT) -> FnT:
+    """Mark the async entry point of a workflow class."""
+    if not inspect.iscoroutinefunction(fn):
+        raise WorkflowDefinitionError(
+            f"@workflow.run method {fn.__qualname__} must be `async def`."
+        )
+    setattr(fn, RUN_MARK, True)
+    return fn
+
+
+def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | None) -> Any:
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        is_async = inspect.iscoroutinefunction(method)
+        if kind == "query" and is_async:
+            raise WorkflowDefinitionError(
+                f"@workflow.query method {method.__qualname__} must be a plain `def`: "
+                "queries read state and cannot wait."
+            )
+        handler = HandlerDefinition(
+            kind=kind,
+            name=name or method.__name__,
+            fn=method,
+            signature=Signature.of(method, skip_self=True),
+            is_async=is_async,
+        )
+        setattr(method, HANDLER_MARK, handler)
+        if kind == "update":
+
+            def validator(validate: Callable[..., None]) -> Callable[..., None]:
+                handler.validator = validate
+                return validate
+
+            method.validator = validator  # type: ignore[attr-defined]
+        return method
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def signal(fn: FnT | None = None, *, name: str | None = None) -> Any:
+    """Mark a method (sync or async) that handles the signal ``name`` (default: its name)."""
+    return _handler_decorator("signal", fn, name)
+
+
+def query(fn: FnT | None = None, *, name: str | None = None) -> Any:
+    """Mark a plain method that answers the query ``name``; it must not change state."""
+    return _handler_decorator("query", fn, name)
+
+
+def update(fn: FnT | None = None, *, name: str | None = None) -> Any:
+    """Mark a method handling the update ``name``; add a validator with ``@method.validator``."""
+    return _handler_decorator("update", fn, name)
+
+
+# --- inside a workflow -----------------------------------------------------------------
+
+
+def _runtime() -> WorkflowInstance:
+    loop = asyncio._get_running_loop()
+    if isinstance(loop, DeterministicEventLoop):
+        return loop.instance
+    raise RuntimeError(
+        "This function can only be called from workflow code (inside a @workflow.run "
+        "method or a handler of a running workflow)."
+    )
+
+
+def in_workflow() -> bool:
+    return isinstance(asyncio._get_running_loop(), DeterministicEventLoop)
+
+
+def _seconds(value: timedelta | float | None, what: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise ValueError(f"{what} must be positive, got {value!r}.")
+    return seconds
+
+
+def start_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    task_queue: str | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    activity_id: str | None = None,
+    **kwargs: Any,
+) -> ActivityHandle:
+    """Schedule an activity and return a handle: ``await`` it for the result, or ``cancel()`` it.
+
+    Arguments as for :func:`execute_activity`.
+    """
+    args_list: Sequence[Any] | None = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(f"start_activity() got unexpected keyword arguments: {sorted(kwargs)}")
+    if args and args_list is not None:
+        raise TypeError("Pass activity arguments positionally or as args=[...], not both.")
+    call_args = list(args_list if args_list is not None else args)
+    activity_type, definition = _registry.resolve_activity(activity)
+    if definition is not None:
+        definition.signature.check_arity(call_args)
+    return _runtime().start_activity(
+        activity_type,
+        call_args,
+        result_signature=definition.signature if definition is not None else None,
+        task_queue=task_queue,
+        start_to_close_timeout=_seconds(start_to_close_timeout, "start_to_close_timeout"),
+        schedule_to_close_timeout=_seconds(schedule_to_close_timeout, "schedule_to_close_timeout"),
+        schedule_to_start_timeout=_seconds(schedule_to_start_timeout, "schedule_to_start_timeout"),
+        heartbeat_timeout=_seconds(heartbeat_timeout, "heartbeat_timeout"),
+        retry_policy=retry_policy.to_dict() if retry_policy is not None else None,
+        activity_id=activity_id,
+    )
+
+
+async def execute_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    task_queue: str | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    activity_id: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run an activity and return its result.
+
+    Args:
+        activity: An ``@activity.defn`` function, or an activity type name.
+        *args: Its arguments (or pass ``args=[...]``).
+        task_queue: Queue of the workers that run it; default the workflow's.
+        start_to_close_timeout: Limit on one attempt. With neither close timeout
+            given, ``DEFAULT_START_TO_CLOSE_TIMEOUT`` applies.
+        schedule_to_close_timeout: Limit on all attempts together.
+        schedule_to_start_timeout: Limit on waiting in the queue.
+        heartbeat_timeout: Limit on silence between heartbeats.
+        retry_policy: Default: retry forever with 1 s, 2 s, 4 s ... up to 100 s.
+        activity_id: Default: its sequence number in this run.
+
+    Raises:
+        ActivityError: when it finally fails; ``cause`` says why.
+    """
+    return await start_activity(
+        activity,
+        *args,
+        task_queue=task_queue,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        activity_id=activity_id,
+        **kwargs,
+    )
+
+
+async def sleep(duration: float | timedelta) -> None:
+    """Wait durably: a timer row, not a blocked thread. ``asyncio.sleep`` does the same."""
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    await asyncio.sleep(seconds)
+
+
+async def wait_condition(
+    fn: Callable[[], bool], *, timeout: float | timedelta | None = None
+) -> None:
+    """Wait until ``fn()`` is true (checked after every event).
+
+    Raises:
+        asyncio.TimeoutError: ``timeout`` passed first.
+    """
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+    await _runtime().wait_condition(fn, seconds)
+
+
+def now() -> datetime:
+    """The workflow's current time (UTC), the same on every replay."""
+    return _runtime().utc_now()
+
+
+def time() -> float:
+    """:func:`now` as seconds since the epoch."""
+    return _runtime().now.timestamp()
+
+
+def random() -> Any:
+    """A ``random.Random`` seeded per run, so replays draw the same numbers."""
+    return _runtime().random
+
+
+def uuid4() -> uuid.UUID:
+    """A UUID from the run's deterministic random source."""
+    return _runtime().uuid4()
+
+
+def info() -> WorkflowInfo:
+    """Identity and settings of the running workflow."""
+    return _runtime().info
+
+
+def patched(patch_id: str) -> bool:
+    """True for runs that reached this point with the patched code; see Temporal's versioning."""
+    return _runtime().patched(patch_id)
+
+
+def deprecate_patch(patch_id: str) -> None:
+    """Mark a patch whose old branch has been removed from the code."""
+    _runtime().patched(patch_id, deprecated=True)
+
+
+def get_definition(target: Any) -> WorkflowDefinition:
+    return _registry.resolve_workflow(target)
+
+
+class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger that is silent while the workflow replays and tags records with the run."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        if in_workflow() and _runtime().is_replaying:
+            return False
+        return self.logger.isEnabledFor(level)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        if in_workflow():
+            run_info = _runtime().info
+            extra = dict(kwargs.get("extra") or {})
+            extra.setdefault("workflow_id", run_info.workflow_id)
+            extra.setdefault("run_id", run_info.run_id)
+            kwargs["extra"] = extra
+            msg = f"{msg} ({run_info.workflow_type} {run_info.workflow_id})"
+        return msg, kwargs
+
+
+logger = _ReplaySafeLogger(logging.getLogger("durable_workflows.workflow"), {})
+
+
+class _Unsafe:
+    """Escape hatches, named as in Temporal."""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def imports_passed_through() -> Iterator[None]:
+        """Accepted for compatibility; there is no import sandbox to pass through."""
+        yield
+
+    @staticmethod
+    def is_replaying() -> bool:
+        """True while the code is being replayed from history."""
+        return _runtime().is_replaying
+
+
+unsafe = _Unsafe()

@@ -1,0 +1,5 @@
+"""An example Django project using durable_workflows."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,94 @@
+"""Client guarantees: clear errors before anything is written, typed payloads, no busy polling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from durable_workflows import Client, workflow
+from durable_workflows.exceptions import (
+    InvalidArgumentError,
+    PayloadError,
+    UnknownWorkflowTypeError,
+    WorkflowDefinitionError,
+    WorkflowResultTimeoutError,
+)
+from durable_workflows.models import HistoryEvent, WorkflowExecution
+from example_project.app.workflows import GreetingWorkflow
+from tests.testapp.types import Line, Order, Receipt
+from tests.testapp.workflows import SleeperWorkflow, TypedOrderWorkflow
+
+client = Client()
+
+
+@pytest.fixture
+def nothing_written(live_db):
+    executions, events = WorkflowExecution.objects.count(), HistoryEvent.objects.count()
+    yield
+    assert WorkflowExecution.objects.count() == executions
+    assert HistoryEvent.objects.count() == events
+
+
+def test_unknown_workflow_type_is_refused_listing_known_types(nothing_written, unique):
+    with pytest.raises(UnknownWorkflowTypeError, match="'NoSuchWorkflow'.*GreetingWorkflow"):
+        client.start_workflow("NoSuchWorkflow", id=f"x-{unique}")
+
+
+def test_unserializable_or_oversized_arguments_are_refused(nothing_written, unique):
+    with pytest.raises(PayloadError, match="Object of type object cannot be stored"):
+        client.start_workflow(GreetingWorkflow.run, object(), id=f"x-{unique}")
+    with pytest.raises(PayloadError, match="over the limit"):
+        client.start_workflow(GreetingWorkflow.run, "x" * (3 * 1024 * 1024), id=f"x-{unique}")
+    with pytest.raises(PayloadError, match="NaN"):
+        client.start_workflow(GreetingWorkflow.run, float("nan"), id=f"x-{unique}")
+
+
+def test_wrong_argument_count_is_refused(nothing_written, unique):
+    with pytest.raises(InvalidArgumentError, match=r"takes 1 argument\(s\) \(name\), got 2"):
+        client.start_workflow(GreetingWorkflow.run, "a", "b", id=f"x-{unique}")
+    with pytest.raises(InvalidArgumentError, match="non-empty string"):
+        client.start_workflow(GreetingWorkflow.run, "a", id="")
+
+
+def test_a_workflow_class_without_run_fails_at_decoration():
+    with pytest.raises(WorkflowDefinitionError, match="has no @workflow.run method"):
+
+        @workflow.defn
+        class NoRun:
+            async def go(self) -> None: ...
+
+
+@pytest.mark.usefixtures("workers")
+def test_dataclasses_datetimes_decimals_and_uuids_round_trip_through_a_worker(unique):
+    order = Order(
+        order_id=uuid.uuid4(),
+        placed_at=datetime(2026, 11, 22, 12, 30, tzinfo=UTC),
+        lines=[Line("a", Decimal("19.99"), 2), Line("b", Decimal("0.02"), 1)],
+    )
+    receipt = client.execute_workflow(TypedOrderWorkflow.run, order, id=f"typed-{unique}")
+
+    assert receipt == Receipt(
+        order_id=order.order_id, total=Decimal("40.00"), placed_at=order.placed_at
+    )
+
+
+@pytest.mark.usefixtures("workers")
+def test_waiting_for_a_result_does_not_poll_the_database_in_a_loop(unique):
+    handle = client.start_workflow(SleeperWorkflow.run, unique, 3.0, id=f"wait-{unique}")
+    with CaptureQueriesContext(connection) as queries:
+        assert handle.result(timeout=30) == "woke"
+    # One lookup of the run, then a re-check on each wake-up (notification, or every 2 s).
+    assert len(queries) <= 8, [q["sql"][:80] for q in queries]
+
+
+@pytest.mark.usefixtures("workers")
+def test_result_timeout_says_the_workflow_is_still_running(unique):
+    handle = client.start_workflow(SleeperWorkflow.run, unique, 30.0, id=f"slow-{unique}")
+    with pytest.raises(WorkflowResultTimeoutError, match="still running after 0.5 s"):
+        handle.result(timeout=0.5)
+    handle.terminate("done with it")

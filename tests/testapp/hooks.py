@@ -1,0 +1,76 @@
+"""Worker-side test hooks, active only when DW_TEST_PAUSE_DIR is set.
+
+A workflow task whose run has a file ``<run_id>`` in that folder waits (after
+writing ``<run_id>.held``) until the file is removed, so a test can kill -9 the
+worker at that exact point. Likewise an activity task whose type has a file
+``activity-<type>`` waits (after writing ``activity-<type>.held``).
+
+Inside a transaction: a process that inserts history events for the execution with
+primary key ``<pk>`` while a file ``insert-<pk>`` exists waits right after that INSERT,
+with the events written but not committed and the execution row locked, after writing
+its PostgreSQL backend pid to ``insert-<pk>.held`` (so a test can kill that connection).
+"""
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from celery.signals import task_prerun
+from django.db.backends.signals import connection_created
+
+
+def install() -> None:
+    folder = os.environ.get("DW_TEST_PAUSE_DIR")
+    if not folder:
+        return
+    pause_dir = Path(folder)
+
+    def hold(name: str) -> None:
+        pause = pause_dir / name
+        if pause.exists():
+            (pause_dir / f"{name}.held").touch()
+            while pause.exists():
+                time.sleep(0.05)
+
+    @task_prerun.connect(weak=False)
+    def hold_task(sender: Any = None, args: Any = None, **kwargs: Any) -> None:
+        task_name = getattr(sender, "name", "")
+        if not args:
+            return
+        if task_name == "durable_workflows.workflow_task":
+            hold(str(args[0]))
+        elif task_name == "durable_workflows.activity_task":
+            from durable_workflows.models import ActivityTask
+
+            activity_type = (
+                ActivityTask.objects.filter(pk=args[0])
+                .values_list("activity_type", flat=True)
+                .first()
+            )
+            if activity_type:
+                hold(f"activity-{activity_type}")
+
+    _hold_after_history_insert(pause_dir)
+
+
+def _hold_after_history_insert(pause_dir: Path) -> None:
+    def hold_after_insert(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "durable_workflows_historyevent"') and params:
+            first = params[0]
+            # Django may send one array per column (UNNEST) or one value per placeholder.
+            execution_pk = first[0] if isinstance(first, list | tuple) else first
+            pause = pause_dir / f"insert-{execution_pk}"
+            if pause.exists():
+                backend_pid = context["connection"].connection.info.backend_pid
+                (pause_dir / f"insert-{execution_pk}.held").write_text(str(backend_pid))
+                while pause.exists():
+                    time.sleep(0.05)
+        return result
+
+    def install_wrapper(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if hold_after_insert not in connection.execute_wrappers:
+            connection.execute_wrappers.append(hold_after_insert)
+
+    connection_created.connect(install_wrapper, weak=False)

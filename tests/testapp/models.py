@@ -1,0 +1,20 @@
+"""Tables that let tests count side effects across worker processes."""
+
+from django.db import models
+
+
+class SideEffect(models.Model):
+    """One row per execution of an activity body: count them to prove exactly-once claims."""
+
+    key = models.CharField(max_length=255, db_index=True)
+    name = models.CharField(max_length=255)
+    attempt = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+
+    @classmethod
+    def record(cls, key: str, name: str, attempt: int = 1) -> None:
+        cls.objects.create(key=key, name=name, attempt=attempt)
+
+    @classmethod
+    def count(cls, key: str, name: str) -> int:
+        return cls.objects.filter(key=key, name=name).count()

@@ -1,0 +1,253 @@
+"""Workflows used by the tests."""
+
+import asyncio
+import os
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from durable_workflows import RetryPolicy, workflow
+
+from .activities import (
+    async_echo,
+    flaky,
+    price_order,
+    record,
+    record_and_pause_next_task,
+    wait_for_file,
+)
+from .types import Order, Receipt
+
+SHORT = timedelta(seconds=20)
+
+
+@workflow.defn
+class TwoStepWorkflow:
+    """Seed 000 scenario 3: step A, then step B; a test kills the worker in between."""
+
+    @workflow.run
+    async def run(self, key: str, pause_dir: str) -> str:
+        pause_file = os.path.join(pause_dir, workflow.info().run_id)
+        a = await workflow.execute_activity(
+            record_and_pause_next_task, key, "A", pause_file, start_to_close_timeout=SHORT
+        )
+        b = await workflow.execute_activity(record, key, "B", start_to_close_timeout=SHORT)
+        return f"{a}, {b}"
+
+
+@workflow.defn
+class FlakyWorkflow:
+    @workflow.run
+    async def run(self, key: str, failures: int, maximum_attempts: int) -> int:
+        return await workflow.execute_activity(
+            flaky,
+            key,
+            failures,
+            start_to_close_timeout=SHORT,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100),
+                backoff_coefficient=1.0,
+                maximum_attempts=maximum_attempts,
+            ),
+        )
+
+
+@workflow.defn
+class DeployChangesOrderWorkflow:
+    """Its first command depends on a flag file: flipping it mid-run is a bad deploy."""
+
+    @workflow.run
+    async def run(self, key: str, flag_file: str, gate_file: str) -> str:
+        if Path(flag_file).exists():  # the "new code"
+            await workflow.execute_activity(
+                record, key, "new-first-step", start_to_close_timeout=SHORT
+            )
+        await workflow.execute_activity(wait_for_file, gate_file, start_to_close_timeout=SHORT)
+        await workflow.execute_activity(record, key, "after-gate", start_to_close_timeout=SHORT)
+        return "restored"
+
+
+@workflow.defn
+class GatherWorkflow:
+    @workflow.run
+    async def run(self, key: str, count: int) -> list[str]:
+        results = await asyncio.gather(
+            *(
+                workflow.execute_activity(record, key, f"step-{i}", start_to_close_timeout=SHORT)
+                for i in range(count)
+            )
+        )
+        return list(results)
+
+
+@workflow.defn
+class EchoWorkflow:
+    @workflow.run
+    async def run(self, value: str) -> str:
+        return await workflow.execute_activity(async_echo, value, start_to_close_timeout=SHORT)
+
+
+@workflow.defn
+class BuggyWorkflow:
+    """Raises a plain exception (a bug) unless the fix file exists."""
+
+    @workflow.run
+    async def run(self, fix_file: str) -> str:
+        if not os.path.exists(fix_file):
+            raise KeyError("a bug in workflow code")
+        return "fixed"
+
+
+@workflow.defn
+class CounterWorkflow:
+    """Counts ``add`` signals until ``target``; remembers their order."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seen: list[str] = []
+
+    @workflow.run
+    async def run(self, target: int) -> list[str]:
+        await workflow.wait_condition(lambda: self.count >= target)
+        return self.seen
+
+    @workflow.signal
+    def add(self, tag: str) -> None:
+        self.count += 1
+        self.seen.append(tag)
+
+    @workflow.query
+    def current(self) -> int:
+        return self.count
+
+
+@workflow.defn
+class ApprovalWorkflow:
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+
+    @workflow.run
+    async def run(self, request: str) -> str:
+        try:
+            await workflow.wait_condition(
+                lambda: self.approved_by is not None, timeout=timedelta(days=1)
+            )
+        except TimeoutError:
+            return f"{request}: expired"
+        return f"{request}: approved by {self.approved_by}"
+
+    @workflow.signal
+    async def approve(self, who: str) -> None:
+        self.approved_by = who
+
+    @workflow.query
+    def is_approved(self) -> bool:
+        return self.approved_by is not None
+
+
+@workflow.defn
+class CartWorkflow:
+    """Updates change the total; the validator refuses non-positive amounts."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.total
+
+    @workflow.update
+    def add_item(self, amount: int) -> int:
+        self.total += amount
+        return self.total
+
+    @add_item.validator
+    def _check_amount(self, amount: int) -> None:
+        if amount <= 0:
+            raise ValueError(f"amount must be positive, got {amount}")
+
+    @workflow.update
+    async def add_doubled(self, amount: int) -> int:
+        doubled = await workflow.execute_activity("double", amount, start_to_close_timeout=SHORT)
+        self.total += doubled
+        return self.total
+
+    @workflow.signal
+    def checkout(self) -> None:
+        self.done = True
+
+    @workflow.signal
+    def note(self, text: str) -> None:
+        self.last_note = text
+
+    @workflow.query
+    def get_total(self) -> int:
+        return self.total
+
+    @workflow.query
+    def sneaky_query(self) -> int:
+        self.total += 1000
+        return self.total
+
+
+@workflow.defn
+class CompensatingWorkflow:
+    """Saga: on cancellation, undo the work with a compensation activity, then stay cancelled."""
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        try:
+            await workflow.execute_activity(
+                "heartbeat_until_cancelled",
+                key,
+                start_to_close_timeout=timedelta(seconds=60),
+                heartbeat_timeout=timedelta(seconds=2),
+            )
+        except asyncio.CancelledError:
+            await workflow.execute_activity(
+                record, key, "compensated", start_to_close_timeout=SHORT
+            )
+            raise
+        return "finished"
+
+
+@workflow.defn
+class SleeperWorkflow:
+    @workflow.run
+    async def run(self, key: str, seconds: float) -> str:
+        await workflow.sleep(seconds)
+        await workflow.execute_activity(record, key, "after-sleep", start_to_close_timeout=SHORT)
+        return "woke"
+
+
+@workflow.defn
+class TypedOrderWorkflow:
+    """Dataclasses, datetimes, decimals and UUIDs in and out, through a real worker."""
+
+    @workflow.run
+    async def run(self, order: Order) -> Receipt:
+        assert isinstance(order.lines[0].price, Decimal)
+        receipt = await workflow.execute_activity(price_order, order, start_to_close_timeout=SHORT)
+        assert isinstance(receipt, Receipt) and isinstance(receipt.total, Decimal)
+        return receipt
+
+
+@workflow.defn
+class ReviewWorkflow:
+    """Runs a first step, waits for ``approve(who)``, then runs a second step (admin tests)."""
+
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        await workflow.execute_activity(record, key, "prepare", start_to_close_timeout=SHORT)
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        await workflow.execute_activity(record, key, "publish", start_to_close_timeout=SHORT)
+        return f"{key}: approved by {self.approved_by}"
+
+    @workflow.signal
+    def approve(self, who: str) -> None:
+        self.approved_by = who
