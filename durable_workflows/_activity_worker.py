@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from . import _registry, _store
 from ._engine import check_size, failure_from_exception, to_json
+from ._worker import continuing_here
 from .activity import ActivityContext, Info, reset_context, use_context
 from .conf import dw_settings
 from .models import ActivityTask
@@ -52,10 +53,13 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
     except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
         heartbeater.flush()  # the next attempt resumes from the latest details
         heartbeater.stop()
-        _store.fail_attempt(activity_task_id, attempt, failure_from_exception(exc), timezone.now())
+        failure = failure_from_exception(exc)
+        with continuing_here(worker_queue=activity.task_queue):
+            _store.fail_attempt(activity_task_id, attempt, failure, timezone.now())
     else:
         heartbeater.stop()
-        _store.complete_attempt(activity_task_id, attempt, payload, timezone.now())
+        with continuing_here(worker_queue=activity.task_queue):
+            _store.complete_attempt(activity_task_id, attempt, payload, timezone.now())
     finally:
         heartbeater.stop()
         reset_context(token)

@@ -37,6 +37,7 @@ class TickReport:
     activity_hints: int = 0
     workflow_task_hints: int = 0
     runs_timed_out: int = 0
+    closed_runs_pruned: int = 0
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -50,6 +51,7 @@ def run_tick(now: datetime | None = None) -> TickReport:
         activity_hints=redrive_activities(now),
         workflow_task_hints=redrive_workflow_tasks(now),
         runs_timed_out=time_out_runs(now),
+        closed_runs_pruned=prune_closed_runs(now),
     )
     if report:
         logger.info("Tick: %s", report)
@@ -147,3 +149,21 @@ def time_out_runs(now: datetime) -> int:
         status=WorkflowStatus.RUNNING, expiration_time__lte=now
     ).values_list("pk", flat=True)[: _batch()]
     return sum(_store.time_out_run(pk, now) for pk in list(pks))
+
+
+def prune_closed_runs(now: datetime) -> int:
+    """Delete runs closed longer than HISTORY_RETENTION ago, with their history, a batch a pass."""
+    retention = dw_settings.HISTORY_RETENTION
+    if retention is None:
+        return 0
+    with transaction.atomic():
+        expired = list(
+            WorkflowExecution.objects.select_for_update(skip_locked=True)
+            .exclude(status=WorkflowStatus.RUNNING)
+            .filter(close_time__lt=now - retention)
+            .order_by("close_time")
+            .values_list("pk", flat=True)[: _batch()]
+        )
+        if expired:
+            WorkflowExecution.objects.filter(pk__in=expired).delete()
+    return len(expired)

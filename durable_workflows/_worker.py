@@ -42,26 +42,46 @@ def process_workflow_task(run_id: str) -> None:
             _run_locked(execution)
 
 
-def continue_here(collected: list[tuple[str, str]], *, worker_queue: str) -> None:
-    """Run, in the caller's transaction, workflow tasks its writes just made pending.
+@contextmanager
+def continuing_here(worker_queue: str | None) -> Iterator[None]:
+    """Commit the block's writes, then run here the workflow tasks they made pending.
 
-    The caller holds each run's lock already (it recorded an activity outcome or fired
-    a timer), so this saves a message and a second lock of the row. A run is continued
-    here only if its workflow type is registered in this process and its task queue is
-    the one this worker serves; otherwise, or if anything goes wrong, the usual hint is
-    sent after commit and a workflow worker takes it.
+    An activity worker that has just recorded an outcome (or a timer that has just
+    fired) knows the run's next workflow task is due; running it here, rather than
+    sending a message for another worker, saves a broker round trip and a worker's
+    wake-up: the difference between a workflow step and a link of a bare Celery chain.
+
+    The outcome commits first, on its own: a crash inside the workflow task must not
+    take the activity's result with it (that would run the activity again). If this
+    process dies between the two, the workflow task is pending in the database with no
+    hint sent, and the tick redrives it after REDRIVE_AFTER.
+
+    ``worker_queue`` is the task queue this worker took its message from; ``None``
+    means the message came on the run's own task queue (timer hints are sent there).
+    """
+    with _dispatch.collect_workflow_tasks() as pending, transaction.atomic():
+        yield
+    continue_here(pending, worker_queue=worker_queue)
+
+
+def continue_here(collected: list[tuple[str, str]], *, worker_queue: str | None) -> None:
+    """Run each collected workflow task here, each in its own transaction.
+
+    A run is continued here only if its workflow type is registered in this process
+    and its task queue is one this worker serves; otherwise, or if anything goes wrong,
+    the usual hint is sent and a workflow worker takes it.
     """
     for run_id, queue in collected:
-        execution = _store.lock_execution(run_id=run_id)
-        if (
-            execution is None
-            or queue != worker_queue
-            or not _registry.is_workflow_registered(execution.workflow_type)
-        ):
-            _dispatch.workflow_task(run_id, queue)
-            continue
         try:
-            with transaction.atomic():  # a savepoint: a failure here keeps the caller's work
+            with transaction.atomic():
+                execution = _store.lock_execution(run_id=run_id)
+                if execution is None:
+                    continue
+                if (worker_queue is not None and queue != worker_queue) or (
+                    not _registry.is_workflow_registered(execution.workflow_type)
+                ):
+                    _dispatch.workflow_task(run_id, queue)
+                    continue
                 _run_locked(execution)
         except Exception:
             logger.exception("Could not continue workflow %s here; hinting a worker.", run_id)

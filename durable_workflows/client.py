@@ -117,6 +117,11 @@ class WorkflowHandle:
     def __repr__(self) -> str:
         return f"<WorkflowHandle {self.workflow_id!r} run={self.run_id}>"
 
+    @property
+    def id(self) -> str:
+        """The workflow id (Temporal's name for it)."""
+        return self.workflow_id
+
     def _execution(self) -> Any:
         return _services.get_execution(self.workflow_id, self.run_id)
 

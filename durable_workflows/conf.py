@@ -72,8 +72,10 @@ class Settings:
         return int(self._get("MAX_PAYLOAD_BYTES"))
 
     @property
-    def HISTORY_RETENTION(self) -> timedelta:  # noqa: N802
-        return _as_timedelta(self._get("HISTORY_RETENTION"), "HISTORY_RETENTION")
+    def HISTORY_RETENTION(self) -> timedelta | None:  # noqa: N802
+        """How long closed runs are kept; ``None`` keeps them forever."""
+        value = self._get("HISTORY_RETENTION")
+        return None if value is None else _as_timedelta(value, "HISTORY_RETENTION")
 
     @property
     def REDRIVE_AFTER(self) -> timedelta:  # noqa: N802

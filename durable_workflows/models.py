@@ -73,6 +73,11 @@ class WorkflowExecution(models.Model):
                 condition=Q(status="RUNNING"),
                 name="dw_exec_expiration",
             ),
+            models.Index(
+                fields=["close_time"],
+                condition=~Q(status="RUNNING"),
+                name="dw_exec_closed",
+            ),
         ]
         permissions = [
             ("signal_workflowexecution", "Can signal workflow executions"),

@@ -30,10 +30,12 @@ def activity_task(activity_task_id: int, attempt: int) -> None:
 @shared_task(name="durable_workflows.fire_timer", **_HINT)
 def fire_timer(timer_pk: int) -> None:
     from . import _store
+    from ._worker import continuing_here
 
     execution_pk = _store.timer_execution_pk(int(timer_pk))
     if execution_pk is not None:
-        _store.fire_due_timers(execution_pk, timezone.now(), skip_locked=False)
+        with continuing_here(worker_queue=None):  # timer hints travel on the run's queue
+            _store.fire_due_timers(execution_pk, timezone.now(), skip_locked=False)
 
 
 @shared_task(name="durable_workflows.tick", ignore_result=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -21,7 +22,13 @@ def celery_command(*args: str) -> list[str]:
 
 
 class Process:
-    """A child process with its output in test-artifacts/<name>.log."""
+    """A child process with its output in test-artifacts/<name>.log.
+
+    Any still running when the test session ends (a test failed before stopping it)
+    is killed then, so no worker outlives the session holding the test database.
+    """
+
+    live: set[Process] = set()
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -36,6 +43,7 @@ class Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        Process.live.add(self)
 
     @property
     def pid(self) -> int:
@@ -60,6 +68,7 @@ class Process:
             os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
         self._log.close()
+        Process.live.discard(self)
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -69,6 +78,13 @@ class Process:
             except (subprocess.TimeoutExpired, ProcessLookupError):
                 self.kill9()
         self._log.close()
+        Process.live.discard(self)
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for process in list(Process.live):
+        process.kill9()
 
 
 def start_worker(

@@ -37,3 +37,9 @@ def send_confirmation_email(order_id: str) -> str:
 @activity.defn
 def ship_order(order_id: str) -> str:
     return f"Shipment scheduled for {order_id}"
+
+
+# Seed 001's signal example: a "User Verified Email" event lets the signup proceed.
+@activity.defn
+def send_welcome_email(email: str) -> str:
+    return f"Welcome email sent to {email}"

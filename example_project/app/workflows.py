@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
         compose_greeting,
         say_hello,
         send_confirmation_email,
+        send_welcome_email,
         ship_order,
         update_inventory,
     )
@@ -86,6 +87,37 @@ class OrderWorkflow:
         )
         self.status = "shipped"
         return f"Order {order_id}: {receipt}"
+
+    @workflow.query
+    def get_status(self) -> str:
+        return self.status
+
+
+# Seed 001's "Signals (input)" and "Queries (output)": a signup waits for the
+# "User Verified Email" event, then proceeds; its step can be asked at any time.
+@workflow.defn
+class SignupWorkflow:
+    def __init__(self) -> None:
+        self.verified = False
+        self.status = "waiting for email verification"
+
+    @workflow.run
+    async def run(self, email: str) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.verified, timeout=timedelta(days=1))
+        except TimeoutError:  # asyncio.TimeoutError is this class since Python 3.11
+            self.status = "expired"
+            return f"{email}: not verified within a day"
+        self.status = "sending welcome email"
+        sent = await workflow.execute_activity(
+            send_welcome_email, email, start_to_close_timeout=timedelta(seconds=10)
+        )
+        self.status = "active"
+        return sent
+
+    @workflow.signal
+    def email_verified(self) -> None:
+        self.verified = True
 
     @workflow.query
     def get_status(self) -> str:

@@ -86,6 +86,21 @@ class TestWithAWorker:
         is_approved = post(admin_api, url(wid, "queries", "is_approved"))
         assert is_approved.json() == {"result": True}
 
+    def test_the_readme_curl_session_start_query_signal_describe(self, admin_api, unique):
+        wid = f"signup-{unique}"
+        email = f"{unique}@example.com"
+        assert start(admin_api, "SignupWorkflow", wid, email).status_code == 201
+        status = post(admin_api, url(wid, "queries", "get_status"))
+        assert status.json() == {"result": "waiting for email verification"}
+
+        signalled = post(admin_api, url(wid, "signals", "email_verified"))
+        assert signalled.status_code == 202, signalled.content
+
+        described = closed(admin_api, wid)
+        assert described["status"] == "COMPLETED"
+        assert described["result"] == f"Welcome email sent to {email}"
+        assert post(admin_api, url(wid, "queries", "get_status")).json() == {"result": "active"}
+
     def test_the_history_reads_in_order_and_in_pages(self, admin_api, unique):
         wid = f"api-history-{unique}"
         start(admin_api, "CounterWorkflow", wid, 2)

@@ -2,8 +2,10 @@
 
 A workflow task whose run has a file ``<run_id>`` in that folder waits (after
 writing ``<run_id>.held``) until the file is removed, so a test can kill -9 the
-worker at that exact point. Likewise an activity task whose type has a file
-``activity-<type>`` waits (after writing ``activity-<type>.held``).
+worker at that exact point: whether it came as a Celery message or is continued by
+the worker that recorded an activity outcome or fired a timer (after that commit).
+Likewise an activity task whose type has a file ``activity-<type>`` waits (after
+writing ``activity-<type>.held``).
 
 Inside a transaction: a process that inserts history events for the execution with
 primary key ``<pk>`` while a file ``insert-<pk>`` exists waits right after that INSERT,
@@ -51,7 +53,22 @@ def install() -> None:
             if activity_type:
                 hold(f"activity-{activity_type}")
 
+    _hold_continued_workflow_tasks(hold)
     _hold_after_history_insert(pause_dir)
+
+
+def _hold_continued_workflow_tasks(hold: Any) -> None:
+    # The one place where a workflow task starts without a Celery message of its own.
+    from durable_workflows import _worker
+
+    continue_here = _worker.continue_here
+
+    def held_continue_here(collected: list[tuple[str, str]], **kwargs: Any) -> None:
+        for run_id, _queue in collected:
+            hold(run_id)
+        continue_here(collected, **kwargs)
+
+    _worker.continue_here = held_continue_here
 
 
 def _hold_after_history_insert(pause_dir: Path) -> None:
