@@ -55,11 +55,23 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
         heartbeater.stop()
         failure = failure_from_exception(exc)
         with continuing_here(worker_queue=activity.task_queue):
-            _store.fail_attempt(activity_task_id, attempt, failure, timezone.now())
+            _store.fail_attempt(
+                activity_task_id,
+                attempt,
+                failure,
+                timezone.now(),
+                execution_id=activity.execution_id,
+            )
     else:
         heartbeater.stop()
         with continuing_here(worker_queue=activity.task_queue):
-            _store.complete_attempt(activity_task_id, attempt, payload, timezone.now())
+            _store.complete_attempt(
+                activity_task_id,
+                attempt,
+                payload,
+                timezone.now(),
+                execution_id=activity.execution_id,
+            )
     finally:
         heartbeater.stop()
         reset_context(token)

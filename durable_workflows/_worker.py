@@ -51,15 +51,16 @@ def continuing_here(worker_queue: str | None) -> Iterator[None]:
     sending a message for another worker, saves a broker round trip and a worker's
     wake-up: the difference between a workflow step and a link of a bare Celery chain.
 
-    The outcome commits first, on its own: a crash inside the workflow task must not
-    take the activity's result with it (that would run the activity again). If this
-    process dies between the two, the workflow task is pending in the database with no
-    hint sent, and the tick redrives it after REDRIVE_AFTER.
+    The block's writes commit first, on their own (the block is a call of the store,
+    which is atomic): a crash inside the workflow task must not take the activity's
+    result with it (that would run the activity again). If this process dies between
+    the two, the workflow task is pending in the database with no hint sent, and the
+    tick redrives it after REDRIVE_AFTER.
 
     ``worker_queue`` is the task queue this worker took its message from; ``None``
     means the message came on the run's own task queue (timer hints are sent there).
     """
-    with _dispatch.collect_workflow_tasks() as pending, transaction.atomic():
+    with _dispatch.collect_workflow_tasks() as pending:
         yield
     continue_here(pending, worker_queue=worker_queue)
 

@@ -124,15 +124,18 @@ class _Locked:
     activity: ActivityTask
 
 
-def _lock_current_attempt(activity_task_id: int, attempt: int, now: datetime) -> _Locked | None:
+def _lock_current_attempt(
+    activity_task_id: int, attempt: int, now: datetime, execution_id: int | None
+) -> _Locked | None:
     """Lock execution then activity (always in that order) if ``attempt`` is still current."""
-    execution_id = (
-        ActivityTask.objects.filter(pk=activity_task_id)
-        .values_list("execution_id", flat=True)
-        .first()
-    )
     if execution_id is None:
-        return None
+        execution_id = (
+            ActivityTask.objects.filter(pk=activity_task_id)
+            .values_list("execution_id", flat=True)
+            .first()
+        )
+        if execution_id is None:
+            return None
     execution = lock_execution(pk=execution_id)
     activity = ActivityTask.objects.select_for_update().filter(pk=activity_task_id).first()
     if execution is None or activity is None:
@@ -192,15 +195,25 @@ def _close_activity(
     )
     activity.status = status
     activity.timeout_at = None
-    activity.save()
+    activity.save(update_fields=["status", "timeout_at", "last_failure"])
     writer.request_workflow_task()
     writer.save()
 
 
-def complete_attempt(activity_task_id: int, attempt: int, result: Any, now: datetime) -> bool:
-    """Record the result of ``attempt``; False if it was stale and dropped."""
+def complete_attempt(
+    activity_task_id: int,
+    attempt: int,
+    result: Any,
+    now: datetime,
+    *,
+    execution_id: int | None = None,
+) -> bool:
+    """Record the result of ``attempt``; False if it was stale and dropped.
+
+    ``execution_id``, when the caller knows it, saves looking it up.
+    """
     with transaction.atomic():
-        locked = _lock_current_attempt(activity_task_id, attempt, now)
+        locked = _lock_current_attempt(activity_task_id, attempt, now, execution_id)
         if locked is None:
             return False
         _close_activity(
@@ -210,11 +223,16 @@ def complete_attempt(activity_task_id: int, attempt: int, result: Any, now: date
 
 
 def fail_attempt(
-    activity_task_id: int, attempt: int, failure: dict[str, Any], now: datetime
+    activity_task_id: int,
+    attempt: int,
+    failure: dict[str, Any],
+    now: datetime,
+    *,
+    execution_id: int | None = None,
 ) -> bool:
     """Record that ``attempt`` raised: retry per policy, or fail the activity for good."""
     with transaction.atomic():
-        locked = _lock_current_attempt(activity_task_id, attempt, now)
+        locked = _lock_current_attempt(activity_task_id, attempt, now, execution_id)
         if locked is None:
             return False
         if locked.activity.cancel_requested and failure.get("kind") == "CancelledError":
