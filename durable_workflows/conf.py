@@ -41,6 +41,11 @@ class Settings:
     @property
     def _user(self) -> dict[str, Any]:
         user = getattr(django_settings, "DURABLE_WORKFLOWS", {}) or {}
+        if "PAYLOAD_CODEC" in user:
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['PAYLOAD_CODEC'] is not supported yet: payloads are stored "
+                "as plain JSON. Remove the key rather than believe they are encoded."
+            )
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ImproperlyConfigured(
