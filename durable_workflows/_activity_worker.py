@@ -13,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.db import close_old_connections
-from django.utils import timezone
 
-from . import _registry, _store
+from . import _clock, _registry, _store
 from ._engine import check_size, failure_from_exception, to_json
 from ._worker import continuing_here
 from .activity import ActivityContext, Info, reset_context, use_context
@@ -40,7 +39,7 @@ def identity() -> str:
 
 def process_activity_task(activity_task_id: int, attempt: int) -> None:
     """Run ``attempt`` of an activity if that attempt is still the one to run."""
-    activity = _store.claim_attempt(activity_task_id, attempt, identity(), timezone.now())
+    activity = _store.claim_attempt(activity_task_id, attempt, identity(), _clock.now())
     if activity is None:
         return
     heartbeater = _Heartbeater(activity)
@@ -59,7 +58,7 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
                 activity_task_id,
                 attempt,
                 failure,
-                timezone.now(),
+                _clock.now(),
                 execution_id=activity.execution_id,
             )
     else:
@@ -69,7 +68,7 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
                 activity_task_id,
                 attempt,
                 payload,
-                timezone.now(),
+                _clock.now(),
                 execution_id=activity.execution_id,
             )
     finally:
@@ -97,7 +96,7 @@ def _info(activity: ActivityTask) -> Info:
         workflow_type=execution.workflow_type,
         task_queue=activity.task_queue,
         scheduled_time=activity.scheduled_time,
-        started_time=activity.started_time or timezone.now(),
+        started_time=activity.started_time or _clock.now(),
         heartbeat_details=tuple(activity.heartbeat_details or ()),
         heartbeat_timeout=activity.heartbeat_timeout,
         start_to_close_timeout=activity.start_to_close_timeout,
@@ -158,7 +157,7 @@ class _Heartbeater:
             written = _heartbeat_writer.submit(
                 _with_fresh_connection,
                 lambda: _store.record_heartbeat(
-                    self._activity_id, self._attempt, details, timezone.now()
+                    self._activity_id, self._attempt, details, _clock.now()
                 ),
             )
         self._cancelled = written.result() or self._cancelled

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from . import _notify, _registry, _store
+from . import _clock, _notify, _registry, _store
 from ._engine import (
     HandlerDefinition,
     WorkflowDefinition,
@@ -122,7 +121,7 @@ def signal_workflow(
     with transaction.atomic():
         locked = _store.lock_execution(pk=execution.pk)
         assert locked is not None
-        _store.append_signal(locked, name, payloads, timezone.now())
+        _store.append_signal(locked, name, payloads, _clock.now())
 
 
 # --- queries and update validation: read-only replay -------------------------------------------
@@ -225,7 +224,7 @@ def update_workflow(
         _store.require_running(locked, f"send update {name!r} to")
         if handler.validator is not None:
             _validate(locked, definition, handler, payloads)
-        _store.accept_update(locked, update_id, name, payloads, timezone.now())
+        _store.accept_update(locked, update_id, name, payloads, _clock.now())
 
     def check() -> dict[str, Any] | None:
         outcome = _store.update_outcome(execution.pk, update_id)
@@ -291,7 +290,7 @@ def cancel_workflow(workflow_id: str, run_id: str | None = None, reason: str = "
     with transaction.atomic():
         locked = _store.lock_execution(pk=execution.pk)
         assert locked is not None
-        return _store.request_cancel(locked, reason, timezone.now())
+        return _store.request_cancel(locked, reason, _clock.now())
 
 
 def terminate_workflow(workflow_id: str, reason: str = "", run_id: str | None = None) -> None:
@@ -300,7 +299,7 @@ def terminate_workflow(workflow_id: str, reason: str = "", run_id: str | None = 
     with transaction.atomic():
         locked = _store.lock_execution(pk=execution.pk)
         assert locked is not None
-        _store.terminate(locked, reason, timezone.now())
+        _store.terminate(locked, reason, _clock.now())
 
 
 # --- read-only enforcement helpers ------------------------------------------------------------

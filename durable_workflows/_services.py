@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from . import _registry, _store
+from . import _clock, _registry, _store
 from ._engine import HistoryEvent, WorkflowDefinition, exception_from_failure
 from ._engine.converter import Signature, to_json
 from .common import WorkflowIDReusePolicy
@@ -87,7 +86,7 @@ def start_workflow(
             workflow_type=definition.name,
             task_queue=queue,
             input=payloads,
-            now=timezone.now(),
+            now=_clock.now(),
             execution_timeout=execution_timeout,
             id_reuse_policy=WorkflowIDReusePolicy(id_reuse_policy),
             search_attributes=attributes,
@@ -102,7 +101,7 @@ def start_workflow(
         while True:
             running = _store.lock_running(workflow_id)
             if running is not None:
-                _store.append_signal(running, signal_name, signal_payloads, timezone.now())
+                _store.append_signal(running, signal_name, signal_payloads, _clock.now())
                 return running
             try:
                 execution = create()
@@ -110,7 +109,7 @@ def start_workflow(
                 if _store.lock_running(workflow_id) is None:
                     raise  # refused by the id reuse policy, not a lost race
                 continue  # another caller started it a moment ago: signal that run
-            _store.append_signal(execution, signal_name, signal_payloads, timezone.now())
+            _store.append_signal(execution, signal_name, signal_payloads, _clock.now())
             return execution
 
 

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from . import _dispatch, _store
+from . import _clock, _dispatch, _store
 from .conf import dw_settings
 from .models import (
     ActivityStatus,
@@ -44,7 +43,7 @@ class TickReport:
 
 
 def run_tick(now: datetime | None = None) -> TickReport:
-    now = now or timezone.now()
+    now = now or _clock.now()
     report = TickReport(
         timers_fired=fire_due_timers(now),
         activities_timed_out=time_out_activities(now),

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
-from . import _dispatch, _registry, _store
+from . import _clock, _dispatch, _registry, _store
 from ._engine import (
     COMMAND_EVENT_TYPES,
     EventType,
@@ -92,7 +91,7 @@ def continue_here(collected: list[tuple[str, str]], *, worker_queue: str | None)
 def _run_locked(execution: WorkflowExecution) -> None:
     if not execution.is_running or not execution.task_pending:
         return
-    now = timezone.now()
+    now = _clock.now()
     if execution.task_dispatch_after and execution.task_dispatch_after > now:
         return  # backing off after a failure; a delayed hint or the tick brings it back
     history = _store.load_history(execution)

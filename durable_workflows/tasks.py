@@ -8,7 +8,6 @@ on when its worker dies is redelivered (a duplicate hint, which is harmless).
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
 _HINT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -29,13 +28,13 @@ def activity_task(activity_task_id: int, attempt: int) -> None:
 
 @shared_task(name="durable_workflows.fire_timer", **_HINT)
 def fire_timer(timer_pk: int) -> None:
-    from . import _store
+    from . import _clock, _store
     from ._worker import continuing_here
 
     execution_pk = _store.timer_execution_pk(int(timer_pk))
     if execution_pk is not None:
         with continuing_here(worker_queue=None):  # timer hints travel on the run's queue
-            _store.fire_due_timers(execution_pk, timezone.now(), skip_locked=False)
+            _store.fire_due_timers(execution_pk, _clock.now(), skip_locked=False)
 
 
 @shared_task(name="durable_workflows.tick", ignore_result=True)

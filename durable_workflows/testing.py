@@ -7,21 +7,38 @@ check it in, and let a test replay it::
 
 A code change that would break running workflows then fails the test with a
 ``NondeterminismError`` naming the event and the command that differ.
+
+:class:`WorkflowEnvironment` runs workflows and their activities in the test's own
+process, against the test database, and skips time whenever the test waits::
+
+    def test_reminder(transactional_db):
+        with WorkflowEnvironment.start_time_skipping() as env:
+            handle = Client().start_workflow(ReminderWorkflow.run, "pay", id="r-1")
+            assert handle.result() == "reminded: pay"    # a 30-day sleep, in milliseconds
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
 
-from . import _registry
+from . import _clock, _local, _registry
 from ._engine import EventType, WorkflowInfo, WorkflowTaskError, split_history
 from ._engine.replay import new_instance, replay_tasks
+from ._local import WorkflowTaskFailedError
 from .client import WorkflowHistory
 from .exceptions import NondeterminismError, UnknownWorkflowTypeError
 
-__all__ = ["ReplayResult", "Replayer", "WorkflowHistory"]
+__all__ = [
+    "ReplayResult",
+    "Replayer",
+    "WorkflowEnvironment",
+    "WorkflowHistory",
+    "WorkflowTaskFailedError",
+]
 
 
 @dataclass(frozen=True)
@@ -91,3 +108,101 @@ class Replayer:
         )
         instance = new_instance(definition, info, events)
         replay_tasks(instance, split_history(events).tasks)
+
+
+class WorkflowEnvironment:
+    """Workflows and activities run in this process, and time skips while the test waits.
+
+    While the environment is active (a ``with`` or ``async with`` block), no Celery
+    worker, broker or beat is used: a workflow task or activity attempt runs as soon as
+    the transaction that made it due commits, and whoever waits (``handle.result()``,
+    ``execute_update``, :meth:`sleep`) runs what is due and then moves the clock to the
+    next timer, retry or timeout, so a month of sleeping passes at once. Every part of
+    the app (history timestamps, ``workflow.now()``, deadlines) reads the moved clock.
+
+    It uses the Django database, so a pytest test needs ``transactional_db`` (activity
+    heartbeats are written on a connection of their own, which must see committed rows);
+    a Django test case, ``TransactionTestCase``. Any :class:`~durable_workflows.Client`
+    works inside the block; :attr:`client` is the Temporal-shaped async one, and
+    ``async with Worker(env.client, ...)`` starts nothing, so Temporal tests port as::
+
+        async with await WorkflowEnvironment.start_time_skipping() as env:
+            async with Worker(env.client, task_queue="q", workflows=[W], activities=[a]):
+                assert await env.client.execute_workflow(W.run, id="w-1", task_queue="q") == 1
+
+    A workflow task that fails (an exception in workflow code, a nondeterminism) raises
+    :class:`WorkflowTaskFailedError` in the waiting caller instead of being retried
+    forever; a run that waits for a signal no one sends raises
+    :class:`~durable_workflows.exceptions.WorkflowResultTimeoutError` at once (so the
+    ``timeout`` of ``result()`` is not needed, and not applied, inside the environment).
+    Only runs started inside the environment are driven.
+    """
+
+    def __init__(self) -> None:
+        self._runner: _local.LocalRunner | None = None
+
+    @classmethod
+    def start_time_skipping(cls) -> WorkflowEnvironment:
+        """A new environment; enter it with ``with`` (or ``async with``, optionally awaited)."""
+        return cls()
+
+    @classmethod
+    def start_local(cls) -> WorkflowEnvironment:
+        """Temporal's other constructor; the same in-process environment here."""
+        return cls()
+
+    def __await__(self) -> Generator[Any, None, WorkflowEnvironment]:
+        # Temporal's constructors are coroutines: ``async with await ...start_time_skipping()``.
+        if False:  # pragma: no cover - makes this a generator that finishes at once
+            yield
+        return self
+
+    @property
+    def client(self) -> Any:
+        """A Temporal-shaped client (``await client.execute_workflow(...)``)."""
+        from .client import AsyncClient, Client
+
+        return AsyncClient(Client())
+
+    def now(self) -> datetime:
+        """The environment's clock: real time plus every skip so far."""
+        return _clock.now()
+
+    def sleep(self, duration: timedelta | float) -> None:
+        """Move the clock forward by ``duration``, running whatever comes due on the way."""
+        if self._runner is None:
+            raise RuntimeError("Enter the environment (with ... as env) before env.sleep().")
+        self._runner.sleep(
+            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        )
+
+    async def asleep(self, duration: timedelta | float) -> None:
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(self.sleep)(duration)
+
+    def __enter__(self) -> WorkflowEnvironment:
+        runner = _local.LocalRunner()
+        _local.activate(runner)
+        self._runner = runner
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> WorkflowEnvironment:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Leave the environment: the clock is real again and Celery carries hints again."""
+        if self._runner is not None:
+            self._runner = None
+            _local.deactivate()

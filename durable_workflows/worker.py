@@ -60,6 +60,24 @@ class Worker:
             "-Q", task_queue, *pool, "-l", "info",
         ]  # fmt: skip
 
+    async def __aenter__(self) -> Worker:
+        """Run the worker process for the block (Temporal's ``async with Worker(...)``).
+
+        Inside a :class:`durable_workflows.testing.WorkflowEnvironment` nothing starts: the
+        environment runs workflows and activities in this process.
+        """
+        from . import _local
+
+        self._process: asyncio.subprocess.Process | None = None
+        if _local.active() is None:
+            self._process = await asyncio.create_subprocess_exec(*self.command)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
     async def run(self) -> None:
         """Run the worker until it exits (or this coroutine is cancelled)."""
         process = await asyncio.create_subprocess_exec(*self.command)

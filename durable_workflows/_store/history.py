@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from .. import _dispatch, _notify
+from .. import _clock, _dispatch, _notify
 from .._engine import CLOSE_EVENT_TYPES, EventType
 from .._engine import HistoryEvent as EngineEvent
 from ..models import HistoryEvent, WorkflowExecution, WorkflowStatus
@@ -88,7 +87,7 @@ class HistoryWriter:
 
     def __init__(self, execution: WorkflowExecution, now: datetime | None = None) -> None:
         self.execution = execution
-        self.now = now or timezone.now()
+        self.now = now or _clock.now()
         self._events: list[HistoryEvent] = []
         self._after_save: list[Callable[[], None]] = []
         self._wake_task = False

@@ -97,7 +97,13 @@ PUBLIC_SURFACE = {
         "WorkflowHistory",
     ],
     "durable_workflows.common": ["RetryPolicy", "WorkflowIDReusePolicy"],
-    "durable_workflows.testing": ["ReplayResult", "Replayer", "WorkflowHistory"],
+    "durable_workflows.testing": [
+        "ReplayResult",
+        "Replayer",
+        "WorkflowEnvironment",
+        "WorkflowHistory",
+        "WorkflowTaskFailedError",
+    ],
     "durable_workflows.worker": ["Worker"],
 }
 

@@ -251,3 +251,26 @@ class ReviewWorkflow:
     @workflow.signal
     def approve(self, who: str) -> None:
         self.approved_by = who
+
+
+@workflow.defn
+class MonthlyReminderWorkflow:
+    """Sleeps ``days``, then runs ``flaky`` whose first ``failures`` attempts fail an hour apart."""
+
+    @workflow.run
+    async def run(self, key: str, days: int, failures: int) -> dict[str, float]:
+        started = workflow.now()
+        await workflow.sleep(timedelta(days=days))
+        attempts = await workflow.execute_activity(
+            flaky,
+            key,
+            failures,
+            start_to_close_timeout=SHORT,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(hours=1),
+                backoff_coefficient=2.0,
+                maximum_attempts=failures + 1,
+            ),
+        )
+        hours = (workflow.now() - started).total_seconds() / 3600
+        return {"attempts": attempts, "hours": hours}

@@ -1,0 +1,226 @@
+"""Workflows and activities run in this process, from the database, with time skipping.
+
+What Celery workers and the tick do elsewhere, :class:`LocalRunner` does in the calling
+thread while a :class:`durable_workflows.testing.WorkflowEnvironment` is active:
+
+- a hint that needs no delay (a workflow task, an activity attempt) runs at once, after
+  the commit that made it true, as an idle worker would take it;
+- a delayed hint (timer, retry backoff) is dropped: the row in the database says when
+  it is due, and the runner gets to it when the clock does;
+- whoever waits (``handle.result()``, ``execute_update``, ``env.sleep()``) drives: it runs
+  whatever is due, and when nothing is, moves the clock to the next due time, so a
+  month-long sleep passes in milliseconds.
+
+It drives only runs started since it began, so runs left in the database by anything
+else are never touched, nor their timers fired by the moved clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from . import _clock
+from .exceptions import DurableWorkflowsError, WorkflowResultTimeoutError
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import WorkflowExecution
+
+T = TypeVar("T")
+
+_active: LocalRunner | None = None
+
+
+class WorkflowTaskFailedError(DurableWorkflowsError):
+    """A workflow task failed in the test environment (a bug in the workflow, or a
+    nondeterminism); in production it would be retried until the code is fixed."""
+
+
+def active() -> LocalRunner | None:
+    return _active
+
+
+def activate(runner: LocalRunner) -> None:
+    global _active
+    if _active is not None:
+        raise RuntimeError("A WorkflowEnvironment is already active in this process.")
+    _active = runner
+
+
+def deactivate() -> None:
+    global _active
+    _active = None
+    _clock.reset()
+
+
+class LocalRunner:
+    def __init__(self) -> None:
+        self.since = _clock.now()
+        self._hints: deque[tuple[str, list[object]]] = deque()
+        self._lock = threading.Lock()
+        self._draining = False
+
+    # --- hints: the transport -------------------------------------------------------------
+
+    def hint(self, task_name: str, args: list[object], countdown: float | None) -> None:
+        """Take the place of a Celery message (called after commit)."""
+        if countdown:
+            return  # due later: the database holds when, and the clock gets there
+        with self._lock:
+            self._hints.append((task_name, args))
+            if self._draining:
+                return  # the outer call runs it; no recursion, step after step
+            self._draining = True
+        try:
+            self._drain()
+        finally:
+            with self._lock:
+                self._draining = False
+
+    def _drain(self) -> None:
+        from ._activity_worker import process_activity_task
+        from ._worker import process_workflow_task
+
+        while True:
+            with self._lock:
+                if not self._hints:
+                    return
+                task_name, args = self._hints.popleft()
+            if task_name == "workflow_task":
+                process_workflow_task(str(args[0]))
+            elif task_name == "activity_task":
+                process_activity_task(int(args[0]), int(args[1]))  # type: ignore[call-overload]
+
+    # --- driving: what a waiting caller does ------------------------------------------------
+
+    def wait_for(self, check: Callable[[], T | None]) -> T:
+        """Run and skip time until ``check()`` answers; raise if nothing is left to run."""
+        while True:
+            value = check()
+            if value is not None:
+                return value
+            if self.run_due():
+                continue
+            due = self.next_due()
+            if due is None:
+                raise WorkflowResultTimeoutError(
+                    "Nothing is left to run in the test environment and nothing is due: the "
+                    "workflow waits for a signal, an update or a cancellation that no one sent."
+                )
+            _clock.skip_to(due)
+
+    def sleep(self, duration: timedelta) -> None:
+        """Advance the clock by ``duration``, running everything that comes due on the way."""
+        target = _clock.now() + duration
+        while True:
+            while self.run_due():
+                pass
+            due = self.next_due()
+            if due is None or due > target:
+                break
+            _clock.skip_to(due)
+        _clock.skip_to(target)
+        while self.run_due():
+            pass
+
+    def run_due(self) -> bool:
+        """One pass over everything due now in the runs this runner drives; True if any ran."""
+        from . import _store
+        from ._activity_worker import process_activity_task
+        from ._worker import process_workflow_task
+        from .models import ActivityStatus, ActivityTask, Timer, TimerStatus
+
+        now = _clock.now()
+        runs = self._runs()
+        ran = False
+        for pk in _distinct(
+            Timer.objects.filter(
+                execution__in=runs, status=TimerStatus.PENDING, fire_at__lte=now
+            ).values_list("execution_id", flat=True)
+        ):
+            ran = bool(_store.fire_due_timers(pk, now, skip_locked=False)) or ran
+        for pk in _distinct(
+            ActivityTask.objects.filter(
+                execution__in=runs,
+                status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED],
+                timeout_at__lte=now,
+            ).values_list("pk", flat=True)
+        ):
+            ran = _store.time_out(pk, now) or ran
+        for pk in _distinct(runs.filter(expiration_time__lte=now).values_list("pk", flat=True)):
+            ran = _store.time_out_run(pk, now) or ran
+        for run_id in _distinct(
+            runs.filter(task_pending=True, task_dispatch_after__lte=now).values_list(
+                "run_id", flat=True
+            )
+        ):
+            process_workflow_task(str(run_id))
+            _raise_if_task_failed(str(run_id))
+            ran = True
+        for pk, attempt in _distinct(
+            ActivityTask.objects.filter(
+                execution__in=runs, status=ActivityStatus.SCHEDULED, dispatch_after__lte=now
+            ).values_list("pk", "attempt")
+        ):
+            process_activity_task(pk, attempt)
+            ran = True
+        return ran
+
+    def next_due(self) -> datetime | None:
+        """The earliest time at which something comes due in the runs this runner drives."""
+        from django.db.models import Min
+
+        from .models import ActivityStatus, ActivityTask, Timer, TimerStatus
+
+        runs = self._runs()
+        open_activities = ActivityTask.objects.filter(
+            execution__in=runs, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
+        )
+        candidates = [
+            Timer.objects.filter(execution__in=runs, status=TimerStatus.PENDING).aggregate(
+                at=Min("fire_at")
+            )["at"],
+            open_activities.filter(status=ActivityStatus.SCHEDULED).aggregate(
+                at=Min("dispatch_after")
+            )["at"],
+            open_activities.aggregate(at=Min("timeout_at"))["at"],
+            runs.filter(task_pending=True).aggregate(at=Min("task_dispatch_after"))["at"],
+            runs.aggregate(at=Min("expiration_time"))["at"],
+        ]
+        due = [moment for moment in candidates if moment is not None]
+        return min(due) if due else None
+
+    def _runs(self) -> QuerySet[WorkflowExecution]:
+        """The running runs started since this runner began: those of the test, no others."""
+        from .models import WorkflowExecution, WorkflowStatus
+
+        return WorkflowExecution.objects.filter(
+            status=WorkflowStatus.RUNNING, start_time__gte=self.since
+        )
+
+
+def _distinct(rows: Iterable[T]) -> list[T]:
+    return list(dict.fromkeys(rows))
+
+
+def _raise_if_task_failed(run_id: str) -> None:
+    from .models import WorkflowExecution
+
+    execution = (
+        WorkflowExecution.objects.filter(run_id=run_id)
+        .values("workflow_type", "workflow_id", "task_failure", "task_pending")
+        .first()
+    )
+    if execution and execution["task_pending"] and execution["task_failure"]:
+        failure = execution["task_failure"]
+        raise WorkflowTaskFailedError(
+            f"A workflow task of {execution['workflow_type']} {execution['workflow_id']!r} "
+            f"failed with {failure.get('type')}: {failure.get('message')}. In production it "
+            "would be retried "
+            f"until fixed code is deployed.\n{failure.get('stack_trace') or ''}".rstrip()
+        )
