@@ -6,6 +6,7 @@ wrong arguments or an unstorable payload raise before the transaction starts.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,9 +119,11 @@ def get_execution(workflow_id: str, run_id: str | None = None) -> WorkflowExecut
     rows = WorkflowExecution.objects.filter(workflow_id=workflow_id)
     if run_id:
         try:
+            uuid.UUID(str(run_id))
+        except ValueError:
+            execution = None  # a malformed run id names no run
+        else:
             execution = rows.filter(run_id=run_id).first()
-        except Exception:  # a malformed UUID
-            execution = None
     else:
         execution = rows.order_by("-start_time", "-id").first()
     if execution is None:

@@ -17,7 +17,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
     problems: list[Any] = []
     try:
-        for key in ("DEFAULT_TASK_QUEUE", "TICK_INTERVAL", "DEFAULT_START_TO_CLOSE_TIMEOUT"):
+        for key in (
+            "DEFAULT_TASK_QUEUE",
+            "TICK_INTERVAL",
+            "DEFAULT_START_TO_CLOSE_TIMEOUT",
+            "HISTORY_RETENTION",
+            "PAYLOAD_CODEC",
+        ):
             getattr(dw_settings, key)
     except ImproperlyConfigured as exc:
         problems.append(

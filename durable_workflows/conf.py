@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "TICK_INTERVAL": 1.0,
     "MAX_PAYLOAD_BYTES": 2 * 1024 * 1024,
     "HISTORY_RETENTION": timedelta(days=30),
+    "PAYLOAD_CODEC": None,  # read by durable_workflows.codec
     # Not in the public table: how the machinery paces itself.
     "REDRIVE_AFTER": timedelta(seconds=10),
     "COUNTDOWN_FAST_PATH_MAX": timedelta(seconds=60),
@@ -41,11 +42,6 @@ class Settings:
     @property
     def _user(self) -> dict[str, Any]:
         user = getattr(django_settings, "DURABLE_WORKFLOWS", {}) or {}
-        if "PAYLOAD_CODEC" in user:
-            raise ImproperlyConfigured(
-                "DURABLE_WORKFLOWS['PAYLOAD_CODEC'] is not supported yet: payloads are stored "
-                "as plain JSON. Remove the key rather than believe they are encoded."
-            )
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ImproperlyConfigured(
@@ -81,6 +77,14 @@ class Settings:
         """How long closed runs are kept; ``None`` keeps them forever."""
         value = self._get("HISTORY_RETENTION")
         return None if value is None else _as_timedelta(value, "HISTORY_RETENTION")
+
+    @property
+    def PAYLOAD_CODEC(self) -> Any:  # noqa: N802
+        """The codec object (loaded and checked), or None."""
+        from .codec import configured_codec
+
+        self._user  # noqa: B018 - validates the keys
+        return configured_codec()
 
     @property
     def REDRIVE_AFTER(self) -> timedelta:  # noqa: N802

@@ -12,6 +12,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from .fields import EventAttributesField, PayloadField
+
 
 class WorkflowStatus(models.TextChoices):
     RUNNING = "RUNNING"
@@ -33,8 +35,8 @@ class WorkflowExecution(models.Model):
     status = models.CharField(
         max_length=20, choices=WorkflowStatus.choices, default=WorkflowStatus.RUNNING
     )
-    input = models.JSONField(default=list, blank=True)
-    result = models.JSONField(null=True, blank=True)
+    input = PayloadField(default=list, blank=True)
+    result = PayloadField(null=True, blank=True)
     failure = models.JSONField(null=True, blank=True)
     start_time = models.DateTimeField(db_index=True)
     close_time = models.DateTimeField(null=True, blank=True)
@@ -42,7 +44,7 @@ class WorkflowExecution(models.Model):
     expiration_time = models.DateTimeField(null=True, blank=True)
     history_length = models.PositiveIntegerField(default=0)
     search_attributes = models.JSONField(default=dict, blank=True)
-    memo = models.JSONField(default=dict, blank=True)
+    memo = PayloadField(default=dict, blank=True)
 
     # Workflow task state: a task is pending when events arrived that the code has not seen.
     task_pending = models.BooleanField(default=False)
@@ -104,7 +106,7 @@ class HistoryEvent(models.Model):
     event_id = models.PositiveIntegerField()
     event_type = models.CharField(max_length=64)
     timestamp = models.DateTimeField()
-    attributes = models.JSONField(default=dict, blank=True)
+    attributes = EventAttributesField(default=dict, blank=True)
 
     class Meta:
         ordering = ["execution_id", "event_id"]
@@ -141,7 +143,7 @@ class ActivityTask(models.Model):
     activity_id = models.CharField(max_length=255)
     activity_type = models.CharField(max_length=255)
     task_queue = models.CharField(max_length=255)
-    input = models.JSONField(default=list, blank=True)
+    input = PayloadField(default=list, blank=True)
     status = models.CharField(
         max_length=20, choices=ActivityStatus.choices, default=ActivityStatus.SCHEDULED
     )
@@ -158,7 +160,7 @@ class ActivityTask(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     timeout_at = models.DateTimeField(null=True, blank=True)
     last_failure = models.JSONField(null=True, blank=True)
-    heartbeat_details = models.JSONField(null=True, blank=True)
+    heartbeat_details = PayloadField(null=True, blank=True)
     last_heartbeat_time = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     worker_identity = models.CharField(max_length=255, blank=True, default="")

@@ -33,12 +33,6 @@ def test_a_misspelt_key_is_refused_with_the_known_keys(settings):
         _ = dw_settings.TICK_INTERVAL
 
 
-def test_payload_codec_is_refused_rather_than_silently_ignored(settings):
-    settings.DURABLE_WORKFLOWS = {"PAYLOAD_CODEC": "myapp.codecs.Fernet"}
-    with pytest.raises(ImproperlyConfigured, match="PAYLOAD_CODEC.*not supported yet"):
-        _ = dw_settings.DEFAULT_TASK_QUEUE
-
-
 def test_a_bad_value_is_a_system_check_error(settings):
     settings.DURABLE_WORKFLOWS = {"TICK_INTERVAL": "often"}
     errors = [e for e in run_checks() if e.id == "durable_workflows.E001"]
