@@ -124,16 +124,20 @@ class _Locked:
     activity: ActivityTask
 
 
+def _execution_id_of(activity_task_id: int) -> int | None:
+    return (
+        ActivityTask.objects.filter(pk=activity_task_id)
+        .values_list("execution_id", flat=True)
+        .first()
+    )
+
+
 def _lock_current_attempt(
     activity_task_id: int, attempt: int, now: datetime, execution_id: int | None
 ) -> _Locked | None:
     """Lock execution then activity (always in that order) if ``attempt`` is still current."""
     if execution_id is None:
-        execution_id = (
-            ActivityTask.objects.filter(pk=activity_task_id)
-            .values_list("execution_id", flat=True)
-            .first()
-        )
+        execution_id = _execution_id_of(activity_task_id)
         if execution_id is None:
             return None
     execution = lock_execution(pk=execution_id)
@@ -307,11 +311,7 @@ def _after_failed_attempt(
 def time_out(activity_task_id: int, now: datetime) -> bool:
     """Apply whichever deadline of the activity has passed; False if none has (or it is busy)."""
     with transaction.atomic():
-        execution_id = (
-            ActivityTask.objects.filter(pk=activity_task_id)
-            .values_list("execution_id", flat=True)
-            .first()
-        )
+        execution_id = _execution_id_of(activity_task_id)
         if execution_id is None:
             return False
         execution = lock_execution(pk=execution_id, skip_locked=True)

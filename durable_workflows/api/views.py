@@ -37,7 +37,9 @@ TAG = "workflows"
 
 
 def _errors(*statuses: int) -> dict[int, Any]:
-    return dict.fromkeys((400, 401, 403, *statuses), s.Error)
+    # 405 on every operation: workflow ids may contain "/", so a path whose id or handler
+    # name ends in "history" or "cancel" can route to another endpoint's method.
+    return dict.fromkeys((400, 401, 403, 405, *statuses), s.Error)
 
 
 def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:

@@ -131,15 +131,6 @@ def test_no_request_gets_a_server_error(api_schema, auth, method, path):
         if isinstance(case.body, dict) and isinstance(case.body.get("timeout"), int | float):
             case.body["timeout"] = min(case.body["timeout"], 2.0)  # updates wait at most 2 s
         response = case.call(headers=auth)
-        print(
-            "DBG",
-            case.method,
-            case.formatted_path,
-            case.query,
-            repr(case.body)[:80],
-            response.status_code,
-            response.text[:100],
-        )
         sent = f"{case.method} {case.formatted_path} query={case.query!r} body={case.body!r}"
         content_type = response.headers.get("content-type", [""])[0]
         got = f"{response.status_code} {content_type}: {response.text[:2000]}"
