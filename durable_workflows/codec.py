@@ -37,6 +37,8 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+__all__ = ["PayloadCodec"]
+
 ENVELOPE_KEY = "__dw_codec__"
 
 

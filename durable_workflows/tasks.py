@@ -7,6 +7,8 @@ on when its worker dies is redelivered (a duplicate hint, which is harmless).
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 _HINT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -42,3 +44,19 @@ def tick() -> None:
     from ._tick import run_tick
 
     run_tick()
+
+
+@shared_task(name="durable_workflows.start_scheduled_workflow", bind=True, **_HINT)
+def start_scheduled_workflow(
+    self: Any, *, schedule: str, workflow_type: str, args: list[Any], task_queue: str
+) -> None:
+    """One firing of a schedule (durable_workflows.schedules): the message id names the run."""
+    from .schedules import start_scheduled
+
+    start_scheduled(
+        str(self.request.id),
+        schedule=schedule,
+        workflow_type=workflow_type,
+        args=args,
+        task_queue=task_queue,
+    )

@@ -96,7 +96,9 @@ PUBLIC_SURFACE = {
         "WorkflowHandle",
         "WorkflowHistory",
     ],
+    "durable_workflows.codec": ["PayloadCodec"],
     "durable_workflows.common": ["RetryPolicy", "WorkflowIDReusePolicy"],
+    "durable_workflows.schedules": ["schedule_workflow"],
     "durable_workflows.testing": [
         "ReplayResult",
         "Replayer",
