@@ -130,30 +130,18 @@ class LocalRunner:
 
     def run_due(self) -> bool:
         """One pass over everything due now in the runs this runner drives; True if any ran."""
-        from . import _store
+        from . import _tick
         from ._activity_worker import process_activity_task
         from ._worker import process_workflow_task
-        from .models import ActivityStatus, ActivityTask, Timer, TimerStatus
+        from .models import ActivityStatus, ActivityTask
 
         now = _clock.now()
         runs = self._runs()
-        ran = False
-        for pk in _distinct(
-            Timer.objects.filter(
-                execution__in=runs, status=TimerStatus.PENDING, fire_at__lte=now
-            ).values_list("execution_id", flat=True)
-        ):
-            ran = bool(_store.fire_due_timers(pk, now, skip_locked=False)) or ran
-        for pk in _distinct(
-            ActivityTask.objects.filter(
-                execution__in=runs,
-                status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED],
-                timeout_at__lte=now,
-            ).values_list("pk", flat=True)
-        ):
-            ran = _store.time_out(pk, now) or ran
-        for pk in _distinct(runs.filter(expiration_time__lte=now).values_list("pk", flat=True)):
-            ran = _store.time_out_run(pk, now) or ran
+        ran = bool(
+            _tick.fire_due_timers(now, runs)
+            + _tick.time_out_activities(now, runs)
+            + _tick.time_out_runs(now, runs)
+        )
         for run_id in _distinct(
             runs.filter(task_pending=True, task_dispatch_after__lte=now).values_list(
                 "run_id", flat=True

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from . import _clock, _dispatch, _store
 from .conf import dw_settings
@@ -61,9 +62,14 @@ def _batch() -> int:
     return dw_settings.TICK_BATCH_SIZE
 
 
-def fire_due_timers(now: datetime) -> int:
+def _among(rows: QuerySet[Any], runs: QuerySet[WorkflowExecution] | None) -> QuerySet[Any]:
+    """``rows`` of the given runs only (a test environment's); of every run when None."""
+    return rows if runs is None else rows.filter(execution__in=runs)
+
+
+def fire_due_timers(now: datetime, runs: QuerySet[WorkflowExecution] | None = None) -> int:
     execution_pks = (
-        Timer.objects.filter(status=TimerStatus.PENDING, fire_at__lte=now)
+        _among(Timer.objects.filter(status=TimerStatus.PENDING, fire_at__lte=now), runs)
         .order_by("fire_at")
         .values_list("execution_id", flat=True)[: _batch()]
     )
@@ -72,10 +78,13 @@ def fire_due_timers(now: datetime) -> int:
     )
 
 
-def time_out_activities(now: datetime) -> int:
+def time_out_activities(now: datetime, runs: QuerySet[WorkflowExecution] | None = None) -> int:
     candidates = (
-        ActivityTask.objects.filter(
-            status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED], timeout_at__lte=now
+        _among(
+            ActivityTask.objects.filter(
+                status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED], timeout_at__lte=now
+            ),
+            runs,
         )
         .order_by("timeout_at")
         .values_list("pk", flat=True)[: _batch()]
@@ -143,10 +152,12 @@ def redrive_workflow_tasks(now: datetime) -> int:
     return len(due)
 
 
-def time_out_runs(now: datetime) -> int:
-    pks = WorkflowExecution.objects.filter(
-        status=WorkflowStatus.RUNNING, expiration_time__lte=now
-    ).values_list("pk", flat=True)[: _batch()]
+def time_out_runs(now: datetime, runs: QuerySet[WorkflowExecution] | None = None) -> int:
+    pks = (
+        (WorkflowExecution.objects.all() if runs is None else runs)
+        .filter(status=WorkflowStatus.RUNNING, expiration_time__lte=now)
+        .values_list("pk", flat=True)[: _batch()]
+    )
     return sum(_store.time_out_run(pk, now) for pk in list(pks))
 
 

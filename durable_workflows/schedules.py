@@ -14,6 +14,7 @@ is a ``PeriodicTask`` like any other, paused, edited or deleted under "Periodic 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -66,14 +67,14 @@ def schedule_workflow(
     # Checked now, as a start would check them, not at the first firing.
     payload = definition.run_signature.encode_args(args, dw_settings.MAX_PAYLOAD_BYTES)
     check_decodable(definition.run_signature, payload, f"workflow {definition.name!r}")
-    schedule = _schedule_fields(cron, every, timezone)
     queue = task_queue or dw_settings.DEFAULT_TASK_QUEUE
-    with transaction.atomic():
+    with transaction.atomic():  # the schedule row and the task, or neither
+        schedule = _schedule_fields(cron, every, timezone)
         task, _ = PeriodicTask.objects.update_or_create(
             name=name,
             defaults={
                 "task": START_TASK_NAME,
-                "kwargs": _json_text(
+                "kwargs": json.dumps(
                     {
                         "schedule": name,
                         "workflow_type": definition.name,
@@ -134,12 +135,6 @@ def _schedule_fields(cron: str | None, every: timedelta | None, tz: str | None) 
         timezone=crontab.timezone,
     )
     return {"crontab": crontab, "interval": None}
-
-
-def _json_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def start_scheduled(
