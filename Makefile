@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    run OrderWorkflow on a real Celery worker (SQLite + filesystem broker in ./var)"
 	@echo "make test    lint, then the test suite (needs PostgreSQL and Redis; see README.md)"
-	@echo "make lint    ruff check and ruff format --check"
+	@echo "make lint    ruff check, ruff format --check, mypy (strict) and lint-imports (layer contracts)"
 	@echo "make bench   the benchmarks (python -m bench)"
 	@echo "make venv    create .venv and install the package with its test extras"
 	@echo "make clean   remove .venv, ./var, test-artifacts and caches"
@@ -35,6 +35,8 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The suite's own settings (tests/settings.py) say which servers it will use.
 define CHECK_SERVICES
@@ -74,5 +76,5 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache .mypy_cache .import_linter_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -16,7 +16,7 @@ from django.db import close_old_connections
 
 from . import _clock, _registry, _store
 from ._engine import check_size, failure_from_exception, to_json
-from ._worker import continuing_here
+from ._worker import continue_here
 from .activity import ActivityContext, Info, reset_context, use_context
 from .conf import dw_settings
 from .models import ActivityTask
@@ -52,25 +52,26 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
     except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
         heartbeater.flush()  # the next attempt resumes from the latest details
         heartbeater.stop()
-        failure = failure_from_exception(exc)
-        with continuing_here(worker_queue=activity.task_queue):
-            _store.fail_attempt(
-                activity_task_id,
-                attempt,
-                failure,
-                _clock.now(),
-                execution_id=activity.execution_id,
-            )
+        next_task = _store.fail_attempt(
+            activity_task_id,
+            attempt,
+            failure_from_exception(exc),
+            _clock.now(),
+            execution_id=activity.execution_id,
+            defer_workflow_task=True,
+        )
+        continue_here(next_task, worker_queue=activity.task_queue)
     else:
         heartbeater.stop()
-        with continuing_here(worker_queue=activity.task_queue):
-            _store.complete_attempt(
-                activity_task_id,
-                attempt,
-                payload,
-                _clock.now(),
-                execution_id=activity.execution_id,
-            )
+        next_task = _store.complete_attempt(
+            activity_task_id,
+            attempt,
+            payload,
+            _clock.now(),
+            execution_id=activity.execution_id,
+            defer_workflow_task=True,
+        )
+        continue_here(next_task, worker_queue=activity.task_queue)
     finally:
         heartbeater.stop()
         reset_context(token)

@@ -1,43 +1,56 @@
-"""Celery messages are hints: sent only after the transaction that made them true commits.
+"""Hints are sent only after the transaction that made them true commits.
 
 A hint that is lost (broker down, worker killed) costs latency, not correctness:
-the tick finds the work in the database and sends the hint again.
+the tick finds the work in the database and sends the hint again. This module holds
+the current :class:`~durable_workflows._transport.Transport` (Celery unless a test
+environment installed its own) and is the only caller of it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import partial
+from typing import TypeVar
 
 from django.db import transaction
 
-logger = logging.getLogger("durable_workflows.dispatch")
+from ._transport import (
+    ACTIVITY_TASK,
+    FIRE_TIMER,
+    WORKFLOW_TASK,
+    CeleryTransport,
+    Hint,
+    Transport,
+)
+
+T = TypeVar("T")
+
+_default: Transport = CeleryTransport()
+_current: Transport = _default
 
 
-def _send(task_name: str, args: list[object], queue: str, countdown: float | None) -> None:
-    from . import _local, tasks  # Celery is only needed once something is sent
+def install(transport: Transport) -> None:
+    """Carry hints and waits through ``transport`` until :func:`uninstall`.
 
-    runner = _local.active()
-    if runner is not None:  # a testing.WorkflowEnvironment runs everything in this process
-        runner.hint(task_name, args, countdown)
-        return
+    Raises:
+        RuntimeError: another transport than the default is installed already.
+    """
+    global _current
+    if _current is not _default:
+        raise RuntimeError("A WorkflowEnvironment is already active in this process.")
+    _current = transport
 
-    task = getattr(tasks, task_name)
-    try:
-        task.apply_async(args=args, queue=queue, countdown=countdown)
-    except Exception:
-        # The database already holds the truth; the tick will resend this hint.
-        logger.warning(
-            "Could not send %s%s to queue %r; the tick will redrive it.",
-            task_name,
-            tuple(args),
-            queue,
-            exc_info=True,
-        )
+
+def uninstall(transport: Transport) -> None:
+    """Go back to the default transport if ``transport`` is the installed one."""
+    global _current
+    if _current is transport:
+        _current = _default
+
+
+def current() -> Transport:
+    return _current
 
 
 def _countdown(delay: timedelta | None) -> float | None:
@@ -47,47 +60,50 @@ def _countdown(delay: timedelta | None) -> float | None:
     return seconds if seconds > 0 else None
 
 
-#: Inside ``collect_workflow_tasks()``: the undelayed workflow-task hints held back.
-_collected: ContextVar[list[tuple[str, str]] | None] = ContextVar(
-    "durable_workflows_collected_hints", default=None
-)
-
-
-@contextmanager
-def collect_workflow_tasks() -> Iterator[list[tuple[str, str]]]:
-    """Hold back workflow-task hints made true inside the block, for the caller to act on.
-
-    A worker that has just recorded an activity's outcome (or fired a timer) holds the
-    run's lock already; it can run the workflow task itself in the same transaction
-    rather than send a message for another worker to lock the row again. Whatever it
-    does not run, it must hand to :func:`workflow_task`.
-    """
-    collected: list[tuple[str, str]] = []
-    token = _collected.set(collected)
-    try:
-        yield collected
-    finally:
-        _collected.reset(token)
+def _send_on_commit(hint: Hint) -> None:
+    # The transport is looked up when the hint leaves, not when it was made.
+    transaction.on_commit(lambda: _current.send(hint))
 
 
 def workflow_task(run_id: str, queue: str, delay: timedelta | None = None) -> None:
     """After commit, ask a worker on ``queue`` to run the pending workflow task of ``run_id``."""
-    collected = _collected.get()
-    if collected is not None and delay is None:
-        collected.append((run_id, queue))
-        return
-    transaction.on_commit(partial(_send, "workflow_task", [run_id], queue, _countdown(delay)))
+    _send_on_commit(Hint(WORKFLOW_TASK, (run_id,), queue, _countdown(delay)))
 
 
 def activity_task(
     activity_task_id: int, attempt: int, queue: str, delay: timedelta | None = None
 ) -> None:
     """After commit, ask a worker on ``queue`` to run ``attempt`` of an activity."""
-    transaction.on_commit(
-        partial(_send, "activity_task", [activity_task_id, attempt], queue, _countdown(delay))
-    )
+    _send_on_commit(Hint(ACTIVITY_TASK, (activity_task_id, attempt), queue, _countdown(delay)))
 
 
 def fire_timer(timer_pk: int, queue: str, delay: timedelta) -> None:
     """After commit, send the countdown message that fires a timer on time (the fast path)."""
-    transaction.on_commit(partial(_send, "fire_timer", [timer_pk], queue, _countdown(delay)))
+    _send_on_commit(Hint(FIRE_TIMER, (timer_pk,), queue, _countdown(delay)))
+
+
+def wait_for(
+    keys: str | Sequence[str], check: Callable[[], T | None], timeout: float | None
+) -> T | None:
+    """Return ``check()`` as soon as it is not None, or None once ``timeout`` seconds pass.
+
+    ``keys`` are the notifications (``closed:<run id>``, ``update:<id>``) that may make
+    ``check()`` change its answer; the transport decides how to wait for them.
+    """
+    return _current.wait_for([keys] if isinstance(keys, str) else list(keys), check, timeout)
+
+
+async def start_worker_process(command: Sequence[str]) -> asyncio.subprocess.Process | None:
+    """Start a worker process (Temporal's ``Worker``), unless the transport runs work itself."""
+    return await _current.start_worker(command)
+
+
+__all__ = [
+    "activity_task",
+    "current",
+    "fire_timer",
+    "install",
+    "uninstall",
+    "wait_for",
+    "workflow_task",
+]

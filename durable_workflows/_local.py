@@ -1,7 +1,7 @@
 """Workflows and activities run in this process, from the database, with time skipping.
 
-What Celery workers and the tick do elsewhere, :class:`LocalRunner` does in the calling
-thread while a :class:`durable_workflows.testing.WorkflowEnvironment` is active:
+What Celery workers and the tick do elsewhere, :class:`LocalTransport` does in the calling
+thread while a :class:`durable_workflows.testing.WorkflowEnvironment` has it installed:
 
 - a hint that needs no delay (a workflow task, an activity attempt) runs at once, after
   the commit that made it true, as an idle worker would take it;
@@ -17,23 +17,30 @@ else are never touched, nor their timers fired by the moved clock.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from . import _clock
+from django.db.models import Min, QuerySet
+
+from . import _clock, _tick
+from ._activity_worker import process_activity_task
+from ._transport import ACTIVITY_TASK, WORKFLOW_TASK, Hint
+from ._worker import process_workflow_task
 from .exceptions import DurableWorkflowsError, WorkflowResultTimeoutError
-
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from .models import WorkflowExecution
+from .models import (
+    ActivityStatus,
+    ActivityTask,
+    Timer,
+    TimerStatus,
+    WorkflowExecution,
+    WorkflowStatus,
+)
 
 T = TypeVar("T")
-
-_active: LocalRunner | None = None
 
 
 class WorkflowTaskFailedError(DurableWorkflowsError):
@@ -41,38 +48,23 @@ class WorkflowTaskFailedError(DurableWorkflowsError):
     nondeterminism); in production it would be retried until the code is fixed."""
 
 
-def active() -> LocalRunner | None:
-    return _active
+class LocalTransport:
+    """The in-process transport: hints run here, waits drive the work and skip time."""
 
-
-def activate(runner: LocalRunner) -> None:
-    global _active
-    if _active is not None:
-        raise RuntimeError("A WorkflowEnvironment is already active in this process.")
-    _active = runner
-
-
-def deactivate() -> None:
-    global _active
-    _active = None
-    _clock.reset()
-
-
-class LocalRunner:
     def __init__(self) -> None:
         self.since = _clock.now()
-        self._hints: deque[tuple[str, list[object]]] = deque()
+        self._hints: deque[Hint] = deque()
         self._lock = threading.Lock()
         self._draining = False
 
-    # --- hints: the transport -------------------------------------------------------------
+    # --- the transport ----------------------------------------------------------------------
 
-    def hint(self, task_name: str, args: list[object], countdown: float | None) -> None:
+    def send(self, hint: Hint) -> None:
         """Take the place of a Celery message (called after commit)."""
-        if countdown:
+        if hint.countdown:
             return  # due later: the database holds when, and the clock gets there
         with self._lock:
-            self._hints.append((task_name, args))
+            self._hints.append(hint)
             if self._draining:
                 return  # the outer call runs it; no recursion, step after step
             self._draining = True
@@ -83,22 +75,28 @@ class LocalRunner:
                 self._draining = False
 
     def _drain(self) -> None:
-        from ._activity_worker import process_activity_task
-        from ._worker import process_workflow_task
-
         while True:
             with self._lock:
                 if not self._hints:
                     return
-                task_name, args = self._hints.popleft()
-            if task_name == "workflow_task":
-                process_workflow_task(str(args[0]))
-            elif task_name == "activity_task":
-                process_activity_task(int(args[0]), int(args[1]))  # type: ignore[call-overload]
+                hint = self._hints.popleft()
+            if hint.task_name == WORKFLOW_TASK:
+                process_workflow_task(str(hint.args[0]))
+            elif hint.task_name == ACTIVITY_TASK:
+                process_activity_task(int(hint.args[0]), int(hint.args[1]))
+
+    def wait_for(
+        self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None
+    ) -> T | None:
+        """Whoever waits drives: run what is due, skip time (``timeout`` is not applied)."""
+        return self.drive_until(check)
+
+    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
+        return None  # workflows and activities run in this process
 
     # --- driving: what a waiting caller does ------------------------------------------------
 
-    def wait_for(self, check: Callable[[], T | None]) -> T:
+    def drive_until(self, check: Callable[[], T | None]) -> T:
         """Run and skip time until ``check()`` answers; raise if nothing is left to run."""
         while True:
             value = check()
@@ -130,11 +128,6 @@ class LocalRunner:
 
     def run_due(self) -> bool:
         """One pass over everything due now in the runs this runner drives; True if any ran."""
-        from . import _tick
-        from ._activity_worker import process_activity_task
-        from ._worker import process_workflow_task
-        from .models import ActivityStatus, ActivityTask
-
         now = _clock.now()
         runs = self._runs()
         ran = bool(
@@ -161,10 +154,6 @@ class LocalRunner:
 
     def next_due(self) -> datetime | None:
         """The earliest time at which something comes due in the runs this runner drives."""
-        from django.db.models import Min
-
-        from .models import ActivityStatus, ActivityTask, Timer, TimerStatus
-
         runs = self._runs()
         open_activities = ActivityTask.objects.filter(
             execution__in=runs, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
@@ -185,8 +174,6 @@ class LocalRunner:
 
     def _runs(self) -> QuerySet[WorkflowExecution]:
         """The running runs started since this runner began: those of the test, no others."""
-        from .models import WorkflowExecution, WorkflowStatus
-
         return WorkflowExecution.objects.filter(
             status=WorkflowStatus.RUNNING, start_time__gte=self.since
         )
@@ -197,8 +184,6 @@ def _distinct(rows: Iterable[T]) -> list[T]:
 
 
 def _raise_if_task_failed(run_id: str) -> None:
-    from .models import WorkflowExecution
-
     execution = (
         WorkflowExecution.objects.filter(run_id=run_id)
         .values("workflow_type", "workflow_id", "task_failure", "task_pending")

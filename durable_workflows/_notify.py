@@ -125,7 +125,7 @@ def _listener(using: str) -> _Listener | None:
 
 
 def wait_for(
-    keys: str | Sequence[str],
+    keys: Sequence[str],
     check: Callable[[], T | None],
     timeout: float | None,
     using: str = "default",
@@ -134,15 +134,10 @@ def wait_for(
 
     ``keys`` are the notifications that may make ``check()`` change its answer.
     """
-    from . import _local
-
-    runner = _local.active()
-    if runner is not None:  # a testing.WorkflowEnvironment: run what is due, skip time
-        return runner.wait_for(check)
     deadline = None if timeout is None else time.monotonic() + timeout
     listener = _listener(using)
     if listener is not None and listener.healthy:
-        with listener.subscribe([keys] if isinstance(keys, str) else list(keys)) as event:
+        with listener.subscribe(keys) as event:
             while True:
                 value = check()
                 if value is not None:

@@ -1,22 +1,22 @@
 """The periodic repair. It re-enqueues and fires what is due; it never runs user code.
 
-Each pass works in bounded batches. Candidates are picked with
+Each pass works in bounded batches; the store picks candidates with
 ``FOR UPDATE SKIP LOCKED`` so that two beats running at once split the work
 instead of doing it twice, and every action re-checks its row under the
-execution's lock, so even an overlap changes nothing twice.
+execution's lock, so even an overlap changes nothing twice. This module decides
+what to look at; every write is the store's.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from . import _clock, _dispatch, _store
+from . import _clock, _store
 from .conf import dw_settings
 from .models import (
     ActivityStatus,
@@ -74,7 +74,8 @@ def fire_due_timers(now: datetime, runs: QuerySet[WorkflowExecution] | None = No
         .values_list("execution_id", flat=True)[: _batch()]
     )
     return sum(
-        _store.fire_due_timers(pk, now, skip_locked=True) for pk in dict.fromkeys(execution_pks)
+        _store.fire_due_timers(pk, now, skip_locked=True).count
+        for pk in dict.fromkeys(execution_pks)
     )
 
 
@@ -92,64 +93,16 @@ def time_out_activities(now: datetime, runs: QuerySet[WorkflowExecution] | None 
     return sum(_store.time_out(pk, now) for pk in list(candidates))
 
 
-def _resent_at(now: datetime, due_since: datetime) -> datetime:
-    """What to record as the time of a resent hint, which sets when the next resend may go.
-
-    A hint not acted on after REDRIVE_AFTER was lost, or is still waiting in a busy
-    queue. Resending every REDRIVE_AFTER would feed a backlog (2,000 timers firing at
-    once) a duplicate per pending run per pass, and the queue would never drain. So each
-    resend of the same work waits as long as the work has already waited, up to a cap:
-    a lost hint is still resent after REDRIVE_AFTER, a backlog gets few duplicates.
-    """
-    waited = max(now - due_since, timedelta(0))
-    return now + min(waited, dw_settings.REDRIVE_AFTER * _REDRIVE_BACKOFF_CAP)
-
-
-_REDRIVE_BACKOFF_CAP = 5
-
-
 def redrive_activities(now: datetime) -> int:
     """Resend hints for attempts that are due but were never picked up (or whose backoff ended)."""
-    stale = now - dw_settings.REDRIVE_AFTER
-    with transaction.atomic():
-        due = list(
-            ActivityTask.objects.select_for_update(skip_locked=True)
-            .filter(status=ActivityStatus.SCHEDULED, dispatch_after__lte=now)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=stale))
-            .order_by("dispatch_after")[: _batch()]
-        )
-        for activity in due:
-            # The first hint after a backoff that had none goes at once; resends back off.
-            activity.dispatched_at = (
-                now if activity.dispatched_at is None else _resent_at(now, activity.dispatch_after)
-            )
-            _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue)
-        ActivityTask.objects.bulk_update(due, ["dispatched_at"])
-    return len(due)
+    return _store.redrive_activities(now, redrive_after=dw_settings.REDRIVE_AFTER, batch=_batch())
 
 
 def redrive_workflow_tasks(now: datetime) -> int:
     """Resend hints for pending workflow tasks whose hint was lost or whose backoff ended."""
-    stale = now - dw_settings.REDRIVE_AFTER
-    with transaction.atomic():
-        due = list(
-            WorkflowExecution.objects.select_for_update(skip_locked=True)
-            .filter(status=WorkflowStatus.RUNNING, task_pending=True, task_dispatch_after__lte=now)
-            .filter(Q(task_dispatched_at__isnull=True) | Q(task_dispatched_at__lte=stale))
-            .order_by("task_dispatch_after")
-            .only("pk", "run_id", "task_queue", "task_dispatch_after", "task_dispatched_at")[
-                : _batch()
-            ]
-        )
-        for execution in due:
-            execution.task_dispatched_at = (
-                now
-                if execution.task_dispatched_at is None
-                else _resent_at(now, execution.task_dispatch_after or now)
-            )
-            _dispatch.workflow_task(str(execution.run_id), execution.task_queue)
-        WorkflowExecution.objects.bulk_update(due, ["task_dispatched_at"])
-    return len(due)
+    return _store.redrive_workflow_tasks(
+        now, redrive_after=dw_settings.REDRIVE_AFTER, batch=_batch()
+    )
 
 
 def time_out_runs(now: datetime, runs: QuerySet[WorkflowExecution] | None = None) -> int:
@@ -166,14 +119,4 @@ def prune_closed_runs(now: datetime) -> int:
     retention = dw_settings.HISTORY_RETENTION
     if retention is None:
         return 0
-    with transaction.atomic():
-        expired = list(
-            WorkflowExecution.objects.select_for_update(skip_locked=True)
-            .exclude(status=WorkflowStatus.RUNNING)
-            .filter(close_time__lt=now - retention)
-            .order_by("close_time")
-            .values_list("pk", flat=True)[: _batch()]
-        )
-        if expired:
-            WorkflowExecution.objects.filter(pk__in=expired).delete()
-    return len(expired)
+    return _store.prune_closed_runs(now, retention=retention, batch=_batch())

@@ -9,7 +9,6 @@ changing imports only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import sync_to_async
 
+from . import _json
 from ._engine import HistoryEvent, from_json
-from .common import WorkflowIDReusePolicy
-from .exceptions import WorkflowResultTimeoutError
+from .common import WorkflowDescription, WorkflowIDReusePolicy, WorkflowSummary
 
 if TYPE_CHECKING:
-    from . import _messaging, _notify, _services
-    from ._services import WorkflowDescription
+    from . import _services
 else:
 
     class _Deferred(ModuleType):
@@ -39,15 +37,7 @@ else:
         def __getattr__(self, attr: str) -> Any:
             return getattr(import_module(self._target, __package__), attr)
 
-    _messaging = _Deferred("._messaging")
-    _notify = _Deferred("._notify")
     _services = _Deferred("._services")
-
-
-def __getattr__(name: str) -> Any:
-    if name == "WorkflowDescription":
-        return _services.WorkflowDescription
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _ensure_django() -> None:
@@ -67,6 +57,7 @@ __all__ = [
     "WorkflowDescription",
     "WorkflowHandle",
     "WorkflowHistory",
+    "WorkflowSummary",
 ]
 
 T = TypeVar("T")
@@ -85,18 +76,19 @@ class WorkflowHistory:
     events: list[HistoryEvent]
 
     def to_json(self) -> str:
-        return json.dumps(
+        return _json.dumps_readable(
             {
                 "workflow_id": self.workflow_id,
                 "run_id": self.run_id,
                 "events": [event.to_dict() for event in self.events],
             },
             indent=2,
+            ensure_ascii=True,
         )
 
     @classmethod
     def from_json(cls, text: str) -> WorkflowHistory:
-        data = json.loads(text)
+        data = _json.loads(text)
         return cls(
             workflow_id=data["workflow_id"],
             run_id=data["run_id"],
@@ -139,15 +131,7 @@ class WorkflowHandle:
         """
         execution = self._execution()
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        outcome = _notify.wait_for(
-            f"closed:{execution.run_id}",
-            lambda: _services.outcome_if_closed(execution.pk),
-            seconds,
-        )
-        if outcome is None:
-            raise WorkflowResultTimeoutError(
-                f"Workflow {self.workflow_id!r} is still running after {seconds} s."
-            )
+        outcome = _services.wait_for_outcome(execution, seconds)
         value = _services.raise_for_outcome(outcome, self.workflow_id)
         return from_json(value, self._result_hint(execution.workflow_type))
 
@@ -181,7 +165,7 @@ class WorkflowHandle:
             WorkflowClosedError: the run has closed.
             WorkflowNotFoundError: no such workflow.
         """
-        _messaging.signal_workflow(
+        _services.signal_workflow(
             self.workflow_id, signal, _call_args(args, kwargs, "signal"), self.run_id
         )
 
@@ -195,11 +179,11 @@ class WorkflowHandle:
             WorkflowNotFoundError.
         """
         execution = self._execution()
-        name = _messaging.handler_name(query, "query")
-        value = _messaging.query_workflow(
+        name = _services.handler_name(query, "query")
+        value = _services.query_workflow(
             self.workflow_id, name, _call_args(args, kwargs, "query"), str(execution.run_id)
         )
-        return _messaging.decode_handler_result(execution.workflow_type, "query", name, value)
+        return _services.decode_handler_result(execution.workflow_type, "query", name, value)
 
     def execute_update(
         self,
@@ -218,9 +202,9 @@ class WorkflowHandle:
             WorkflowClosedError: the run is (or became) closed.
         """
         execution = self._execution()
-        name = _messaging.handler_name(update, "update")
+        name = _services.handler_name(update, "update")
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        value = _messaging.update_workflow(
+        value = _services.update_workflow(
             self.workflow_id,
             name,
             _call_args(args, kwargs, "execute_update"),
@@ -228,15 +212,15 @@ class WorkflowHandle:
             update_id=id,
             timeout=seconds,
         )
-        return _messaging.decode_handler_result(execution.workflow_type, "update", name, value)
+        return _services.decode_handler_result(execution.workflow_type, "update", name, value)
 
     def cancel(self, reason: str = "") -> None:
         """Request cancellation: the workflow sees ``asyncio.CancelledError`` where it awaits."""
-        _messaging.cancel_workflow(self.workflow_id, self.run_id, reason)
+        _services.cancel_workflow(self.workflow_id, self.run_id, reason)
 
     def terminate(self, reason: str = "") -> None:
         """Close the run as TERMINATED at once; no workflow code runs."""
-        _messaging.terminate_workflow(self.workflow_id, reason, self.run_id)
+        _services.terminate_workflow(self.workflow_id, reason, self.run_id)
 
     async def aresult(self, timeout: float | timedelta | None = None) -> Any:
         return await _async(self.result)(timeout)
@@ -319,7 +303,7 @@ class Client:
         definition = _services.resolve_definition(workflow)
         signal = None
         if start_signal is not None:
-            signal = _messaging.prepare_signal(
+            signal = _services.prepare_signal(
                 definition.name, start_signal, list(start_signal_args)
             )
         execution = _services.start_workflow(
@@ -352,18 +336,22 @@ class Client:
         *,
         limit: int = 100,
         **search_attributes: Any,
-    ) -> list[WorkflowDescription]:
-        """The newest runs matching the filters (search attributes compared for equality)."""
-        from .models import WorkflowExecution
+    ) -> list[WorkflowSummary]:
+        """The newest runs matching the filters, as the admin and the API list them.
 
-        rows = WorkflowExecution.objects.all()
-        if status:
-            rows = rows.filter(status=status)
-        if workflow_type:
-            rows = rows.filter(workflow_type=workflow_type)
-        for key, value in search_attributes.items():
-            rows = rows.filter(**{f"search_attributes__{key}": value})
-        return [_services.describe(row) for row in rows.order_by("-start_time", "-id")[:limit]]
+        Search attributes are compared as text (``priority=3`` matches the number 3 and
+        the string ``"3"``). A summary carries no payloads: :meth:`WorkflowHandle.describe`
+        one run for its input, result and pending work.
+
+        Raises:
+            InvalidArgumentError: an unknown status or an unusable search attribute name.
+        """
+        return _services.list_runs(
+            status=status,
+            workflow_type=workflow_type,
+            search_attributes=search_attributes,
+            limit=limit,
+        )
 
     async def astart_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> WorkflowHandle:
         return await _async(self.start_workflow)(workflow, *args, **kwargs)
@@ -372,7 +360,7 @@ class Client:
         handle = await self.astart_workflow(workflow, *args, **kwargs)
         return await handle.aresult()
 
-    async def alist_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowDescription]:
+    async def alist_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowSummary]:
         return await _async(self.list_workflows)(*args, **kwargs)
 
 
@@ -443,5 +431,5 @@ class AsyncClient:
             self._client.get_workflow_handle(workflow_id, run_id=run_id, result_type=result_type)
         )
 
-    async def list_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowDescription]:
+    async def list_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowSummary]:
         return await self._client.alist_workflows(*args, **kwargs)

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any, Protocol, runtime_checkable
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from . import _json
 
 __all__ = ["PayloadCodec"]
 
@@ -89,7 +90,8 @@ def encode_payload(value: Any) -> Any:
     codec = configured_codec()
     if codec is None or value is None or is_encoded(value):
         return value
-    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    # NaN passes, as it does into the JSON Django writes when no codec is set.
+    data = _json.dumps(value, allow_nan=True).encode()
     return {ENVELOPE_KEY: base64.b64encode(codec.encode(data)).decode("ascii")}
 
 
@@ -109,7 +111,7 @@ def decode_payload(value: Any) -> Any:
         raise ImproperlyConfigured(
             f"A stored payload could not be decoded by PAYLOAD_CODEC: {exc}"
         ) from exc
-    return json.loads(data)
+    return _json.loads(data)
 
 
 def is_encoded(value: Any) -> bool:

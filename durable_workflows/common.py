@@ -1,14 +1,22 @@
-"""Value types shared by workflow code and clients: retry policies and id-reuse policies."""
+"""Value types shared by workflow code and clients: retry and id-reuse policies, and what
+the client reports about runs (summaries, descriptions)."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["RetryPolicy", "WorkflowIDReusePolicy"]
+__all__ = [
+    "PendingActivity",
+    "PendingTimer",
+    "RetryPolicy",
+    "WorkflowDescription",
+    "WorkflowIDReusePolicy",
+    "WorkflowSummary",
+]
 
 
 @dataclass(frozen=True, init=False)
@@ -108,3 +116,56 @@ class WorkflowIDReusePolicy(enum.StrEnum):
     ALLOW_DUPLICATE = "ALLOW_DUPLICATE"
     ALLOW_DUPLICATE_FAILED_ONLY = "ALLOW_DUPLICATE_FAILED_ONLY"
     REJECT_DUPLICATE = "REJECT_DUPLICATE"
+
+
+@dataclass(frozen=True)
+class PendingActivity:
+    """An activity of a running workflow that has not finished yet."""
+
+    activity_id: str
+    activity_type: str
+    status: str
+    attempt: int
+    scheduled_time: datetime
+    started_time: datetime | None
+    last_failure: dict[str, Any] | None
+    heartbeat_details: list[Any] | None
+    last_heartbeat_time: datetime | None
+    next_deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """A durable timer of a running workflow that has not fired yet."""
+
+    timer_id: str
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    """One run as a listing shows it (``client.list_workflows()``): no payloads."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    status: str
+    start_time: datetime
+    close_time: datetime | None
+    execution_timeout: float | None
+    history_length: int
+    search_attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkflowDescription(WorkflowSummary):
+    """What ``handle.describe()`` returns: the summary, payloads and pending work."""
+
+    input: list[Any]
+    result: Any
+    failure: dict[str, Any] | None
+    task_failure: dict[str, Any] | None
+    memo: dict[str, Any]
+    pending_activities: list[PendingActivity] = field(default_factory=list)
+    pending_timers: list[PendingTimer] = field(default_factory=list)

@@ -66,6 +66,9 @@ class FailureError(DurableWorkflowsError):
     http_status = 409
     code = "workflow_failed"
 
+    #: Where it was first raised, kept when it is rebuilt from a history.
+    stack_trace: str | None = None
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

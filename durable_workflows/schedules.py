@@ -14,13 +14,12 @@ is a ``PeriodicTask`` like any other, paused, edited or deleted under "Periodic 
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from . import _registry
+from . import _json, _registry
 from ._services import check_decodable
 from .common import WorkflowIDReusePolicy
 from .conf import dw_settings
@@ -74,13 +73,14 @@ def schedule_workflow(
             name=name,
             defaults={
                 "task": START_TASK_NAME,
-                "kwargs": json.dumps(
+                "kwargs": _json.dumps_readable(
                     {
                         "schedule": name,
                         "workflow_type": definition.name,
                         "args": payload,
                         "task_queue": queue,
-                    }
+                    },
+                    ensure_ascii=True,
                 ),
                 "queue": queue,
                 "enabled": enabled,

@@ -11,38 +11,38 @@ from typing import Any
 
 from celery import shared_task
 
+from . import _clock, _store
+from ._activity_worker import process_activity_task
+from ._tick import run_tick
+from ._transport import ACTIVITY_TASK, FIRE_TIMER, WORKFLOW_TASK
+from ._worker import continue_here, process_workflow_task
+
 _HINT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
-@shared_task(name="durable_workflows.workflow_task", **_HINT)
+@shared_task(name=WORKFLOW_TASK, **_HINT)
 def workflow_task(run_id: str) -> None:
-    from ._worker import process_workflow_task
-
     process_workflow_task(run_id)
 
 
-@shared_task(name="durable_workflows.activity_task", **_HINT)
+@shared_task(name=ACTIVITY_TASK, **_HINT)
 def activity_task(activity_task_id: int, attempt: int) -> None:
-    from ._activity_worker import process_activity_task
-
     process_activity_task(int(activity_task_id), int(attempt))
 
 
-@shared_task(name="durable_workflows.fire_timer", **_HINT)
+@shared_task(name=FIRE_TIMER, **_HINT)
 def fire_timer(timer_pk: int) -> None:
-    from . import _clock, _store
-    from ._worker import continuing_here
-
     execution_pk = _store.timer_execution_pk(int(timer_pk))
     if execution_pk is not None:
-        with continuing_here(worker_queue=None):  # timer hints travel on the run's queue
-            _store.fire_due_timers(execution_pk, _clock.now(), skip_locked=False)
+        fired = _store.fire_due_timers(
+            execution_pk, _clock.now(), skip_locked=False, defer_workflow_task=True
+        )
+        # Timer hints travel on the run's own task queue, so this worker serves it.
+        continue_here(fired.workflow_task, worker_queue=None)
 
 
 @shared_task(name="durable_workflows.tick", ignore_result=True)
 def tick() -> None:
-    from ._tick import run_tick
-
     run_tick()
 
 

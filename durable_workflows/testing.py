@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from . import _clock, _local, _registry
+from . import _clock, _dispatch, _local, _registry
 from ._engine import EventType, WorkflowInfo, WorkflowTaskError, split_history
 from ._engine.replay import new_instance, replay_tasks
 from ._local import WorkflowTaskFailedError
@@ -139,7 +139,7 @@ class WorkflowEnvironment:
     """
 
     def __init__(self) -> None:
-        self._runner: _local.LocalRunner | None = None
+        self._transport: _local.LocalTransport | None = None
 
     @classmethod
     def start_time_skipping(cls) -> WorkflowEnvironment:
@@ -170,9 +170,9 @@ class WorkflowEnvironment:
 
     def sleep(self, duration: timedelta | float) -> None:
         """Move the clock forward by ``duration``, running whatever comes due on the way."""
-        if self._runner is None:
+        if self._transport is None:
             raise RuntimeError("Enter the environment (with ... as env) before env.sleep().")
-        self._runner.sleep(
+        self._transport.sleep(
             duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
         )
 
@@ -182,9 +182,9 @@ class WorkflowEnvironment:
         await sync_to_async(self.sleep)(duration)
 
     def __enter__(self) -> WorkflowEnvironment:
-        runner = _local.LocalRunner()
-        _local.activate(runner)
-        self._runner = runner
+        transport = _local.LocalTransport()
+        _dispatch.install(transport)
+        self._transport = transport
         return self
 
     def __exit__(
@@ -203,6 +203,7 @@ class WorkflowEnvironment:
 
     def shutdown(self) -> None:
         """Leave the environment: the clock is real again and Celery carries hints again."""
-        if self._runner is not None:
-            self._runner = None
-            _local.deactivate()
+        if self._transport is not None:
+            _dispatch.uninstall(self._transport)
+            self._transport = None
+            _clock.reset()

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import _registry
+from . import _dispatch, _registry
 
 __all__ = ["Worker"]
 
@@ -66,11 +66,7 @@ class Worker:
         Inside a :class:`durable_workflows.testing.WorkflowEnvironment` nothing starts: the
         environment runs workflows and activities in this process.
         """
-        from . import _local
-
-        self._process: asyncio.subprocess.Process | None = None
-        if _local.active() is None:
-            self._process = await asyncio.create_subprocess_exec(*self.command)
+        self._process = await _dispatch.start_worker_process(self.command)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -17,13 +17,22 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime, timedelta
+from random import Random
 from typing import Any, TypeVar, overload
 
 from . import _registry
-from ._engine import ActivityHandle, HandlerDefinition, Signature, WorkflowDefinition, WorkflowInfo
+from ._engine import (
+    ActivityHandle,
+    ActivityOptions,
+    HandlerDefinition,
+    NotInWorkflowError,
+    Signature,
+    WorkflowDefinition,
+    WorkflowInfo,
+    WorkflowRuntime,
+    current_runtime,
+)
 from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, RUN_MARK
-from ._engine.instance import WorkflowInstance
-from ._engine.loop import DeterministicEventLoop
 from .common import RetryPolicy
 from .exceptions import WorkflowDefinitionError
 
@@ -145,27 +154,20 @@ def update(fn: FnT | None = None, *, name: str | None = None) -> Any:
 # --- inside a workflow -----------------------------------------------------------------
 
 
-def _runtime() -> WorkflowInstance:
-    loop = asyncio._get_running_loop()
-    if isinstance(loop, DeterministicEventLoop):
-        return loop.instance
-    raise RuntimeError(
-        "This function can only be called from workflow code (inside a @workflow.run "
-        "method or a handler of a running workflow)."
-    )
+def _runtime() -> WorkflowRuntime:
+    runtime = current_runtime()
+    if runtime is None:
+        raise NotInWorkflowError(
+            "This function can only be called from workflow code (inside a @workflow.run "
+            "method or a handler of a running workflow)."
+        )
+    return runtime
 
 
-def in_workflow() -> bool:
-    return isinstance(asyncio._get_running_loop(), DeterministicEventLoop)
-
-
-def _seconds(value: timedelta | float | None, what: str) -> float | None:
+def _seconds(value: timedelta | float | None) -> float | None:
     if value is None:
         return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds <= 0:
-        raise ValueError(f"{what} must be positive, got {value!r}.")
-    return seconds
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def start_activity(
@@ -183,6 +185,9 @@ def start_activity(
     """Schedule an activity and return a handle: ``await`` it for the result, or ``cancel()`` it.
 
     Arguments as for :func:`execute_activity`.
+
+    Raises:
+        ValueError: a timeout is not positive.
     """
     args_list: Sequence[Any] | None = kwargs.pop("args", None)
     if kwargs:
@@ -193,17 +198,20 @@ def start_activity(
     activity_type, definition = _registry.resolve_activity(activity)
     if definition is not None:
         definition.signature.check_arity(call_args)
+    options = ActivityOptions(
+        task_queue=task_queue,
+        start_to_close_timeout=_seconds(start_to_close_timeout),
+        schedule_to_close_timeout=_seconds(schedule_to_close_timeout),
+        schedule_to_start_timeout=_seconds(schedule_to_start_timeout),
+        heartbeat_timeout=_seconds(heartbeat_timeout),
+        retry_policy=retry_policy.to_dict() if retry_policy is not None else None,
+        activity_id=activity_id,
+    )
     return _runtime().start_activity(
         activity_type,
         call_args,
+        options,
         result_signature=definition.signature if definition is not None else None,
-        task_queue=task_queue,
-        start_to_close_timeout=_seconds(start_to_close_timeout, "start_to_close_timeout"),
-        schedule_to_close_timeout=_seconds(schedule_to_close_timeout, "schedule_to_close_timeout"),
-        schedule_to_start_timeout=_seconds(schedule_to_start_timeout, "schedule_to_start_timeout"),
-        heartbeat_timeout=_seconds(heartbeat_timeout, "heartbeat_timeout"),
-        retry_policy=retry_policy.to_dict() if retry_policy is not None else None,
-        activity_id=activity_id,
     )
 
 
@@ -235,6 +243,7 @@ async def execute_activity(
 
     Raises:
         ActivityError: when it finally fails; ``cause`` says why.
+        ValueError: a timeout is not positive.
     """
     return await start_activity(
         activity,
@@ -270,22 +279,22 @@ async def wait_condition(
 
 def now() -> datetime:
     """The workflow's current time (UTC), the same on every replay."""
-    return _runtime().utc_now()
+    return _runtime().now()
 
 
 def time() -> float:
     """:func:`now` as seconds since the epoch."""
-    return _runtime().now.timestamp()
+    return _runtime().now().timestamp()
 
 
-def random() -> Any:
+def random() -> Random:
     """A ``random.Random`` seeded per run, so replays draw the same numbers."""
-    return _runtime().random
+    return _runtime().random()
 
 
 def uuid4() -> uuid.UUID:
     """A UUID from the run's deterministic random source."""
-    return _runtime().uuid4()
+    return uuid.UUID(int=random().getrandbits(128), version=4)
 
 
 def info() -> WorkflowInfo:
@@ -304,22 +313,25 @@ def deprecate_patch(patch_id: str) -> None:
 
 
 def get_definition(target: Any) -> WorkflowDefinition:
+    """The definition of a workflow given as its class, its run method or its name."""
     return _registry.resolve_workflow(target)
 
 
-class _ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _ReplaySafeLogger(logging.LoggerAdapter[logging.Logger]):
     """A logger that is silent while the workflow replays and tags records with the run."""
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
-        if in_workflow() and _runtime().is_replaying:
+        runtime = current_runtime()
+        if runtime is not None and runtime.is_replaying:
             return False
         return self.logger.isEnabledFor(level)
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
     ) -> tuple[Any, MutableMapping[str, Any]]:
-        if in_workflow():
-            run_info = _runtime().info
+        runtime = current_runtime()
+        if runtime is not None:
+            run_info = runtime.info
             extra = dict(kwargs.get("extra") or {})
             extra.setdefault("workflow_id", run_info.workflow_id)
             extra.setdefault("run_id", run_info.run_id)

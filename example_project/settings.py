@@ -111,7 +111,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
 }
 
-DURABLE_WORKFLOWS = {
+DURABLE_WORKFLOWS: dict[str, object] = {
     "DEFAULT_TASK_QUEUE": "default",
 }
 

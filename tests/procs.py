@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,3 +130,16 @@ def start_beat(env: dict[str, str], name: str = "beat") -> Process:
     )
     process.wait_for_log("beat: Starting")
     return process
+
+
+@contextlib.contextmanager
+def worker_pool(
+    env: dict[str, str], queue: str, name: str, count: int = 1
+) -> Iterator[list[Process]]:
+    """``count`` workers on ``queue``, stopped on the way out."""
+    started = [start_worker(env, [queue], f"{name}-{n}") for n in range(count)]
+    try:
+        yield started
+    finally:
+        for process in started:
+            process.stop()

@@ -22,7 +22,7 @@ DURABLE_WORKFLOWS = {
     # Tests kill workers and lose messages on purpose; recover quickly.
     "REDRIVE_AFTER": float(os.environ.get("DW_TEST_REDRIVE_AFTER", "3")),
     "WORKFLOW_TASK_RETRY_MAX_INTERVAL": 2,
-    # Issue 3's tests give some workers no countdown fast path (timers live only in rows)
+    # The time and failure tests give some workers no countdown fast path (timers live only in rows)
     # and some tick callers small batches.
     "COUNTDOWN_FAST_PATH_MAX": float(os.environ.get("DW_TEST_FAST_PATH_MAX", "60")),
     "TICK_BATCH_SIZE": int(os.environ.get("DW_TEST_TICK_BATCH_SIZE", "500")),

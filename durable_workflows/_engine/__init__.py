@@ -7,12 +7,12 @@ a broker lives outside this package and talks to it through these names.
 
 from .commands import (
     CLOSING_COMMANDS,
+    COMMAND_EVENT_TYPES,
     CancelTimer,
     CancelWorkflowExecution,
     Command,
     CompleteWorkflowExecution,
     CompleteWorkflowUpdate,
-    ContinueAsNewWorkflowExecution,
     FailWorkflowExecution,
     RecordMarker,
     RequestCancelActivityTask,
@@ -21,10 +21,26 @@ from .commands import (
 )
 from .converter import Signature, check_size, from_json, to_json
 from .definitions import ActivityDefinition, HandlerDefinition, WorkflowDefinition
-from .events import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES, EventType, HistoryEvent
-from .failures import error_type_of, exception_from_failure, failure_from_exception
-from .instance import ActivityHandle, WorkflowInfo, WorkflowInstance, WorkflowTaskError
+from .errors import (
+    NotInWorkflowError,
+    ReadOnlyViolationError,
+    WorkflowInterrupt,
+    WorkflowLoopError,
+    WorkflowTaskError,
+)
+from .events import CLOSE_EVENT_TYPES, EventType, HistoryEvent
+from .failures import (
+    Failure,
+    FailureKind,
+    error_type_of,
+    exception_from_failure,
+    failure_from_exception,
+)
+from .instance import WorkflowInstance
+from .loop import current_runtime
+from .options import ActivityOptions
 from .replay import TaskResult, replay_for_query, run_workflow_task, split_history
+from .runtime import ActivityHandle, WorkflowInfo, WorkflowRuntime
 
 __all__ = [
     "CLOSE_EVENT_TYPES",
@@ -32,16 +48,20 @@ __all__ = [
     "COMMAND_EVENT_TYPES",
     "ActivityDefinition",
     "ActivityHandle",
+    "ActivityOptions",
     "CancelTimer",
     "CancelWorkflowExecution",
     "Command",
     "CompleteWorkflowExecution",
     "CompleteWorkflowUpdate",
-    "ContinueAsNewWorkflowExecution",
     "EventType",
     "FailWorkflowExecution",
+    "Failure",
+    "FailureKind",
     "HandlerDefinition",
     "HistoryEvent",
+    "NotInWorkflowError",
+    "ReadOnlyViolationError",
     "RecordMarker",
     "RequestCancelActivityTask",
     "ScheduleActivityTask",
@@ -51,8 +71,12 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowInfo",
     "WorkflowInstance",
+    "WorkflowInterrupt",
+    "WorkflowLoopError",
+    "WorkflowRuntime",
     "WorkflowTaskError",
     "check_size",
+    "current_runtime",
     "error_type_of",
     "exception_from_failure",
     "failure_from_exception",

@@ -1,9 +1,13 @@
 """Commands issued by workflow code; each is recorded as exactly one history event.
 
-``identity()`` is what replay compares against the recorded event: the kind of
-command plus the keys Temporal compares (activity type and id, timer sequence,
-marker id), never argument values, so changing an argument is not
-nondeterminism.
+Each command class declares, once, how it is recorded (:class:`RecordedAs`): the
+event type it produces and the fields that identify it, each with the event
+attribute it is recorded under. Replay compares a command with a recorded event
+through that declaration only: the kind of command plus the keys Temporal
+compares (activity type and id, timer sequence, marker name and patch id),
+never argument values, so changing an argument is not nondeterminism.
+
+Payloads (``input``, ``result``, ``failure``) are carried in their JSON-ready form.
 """
 
 from __future__ import annotations
@@ -12,22 +16,56 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from .events import EventType, HistoryEvent
+from .options import ActivityOptions
+
+
+@dataclass(frozen=True)
+class IdentityKey:
+    """A command field that identifies the command, and where its event records it."""
+
+    name: str
+    #: Path into the event's attributes (``"details.patch_id"`` reads a nested key).
+    attribute: str
+
+    def of_command(self, command: Command) -> Any:
+        return getattr(command, self.name)
+
+    def of_event(self, event: HistoryEvent) -> Any:
+        value: Any = event.attributes
+        for part in self.attribute.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+
+class RecordedAs:
+    """The event a command produces, and its identity: ``field=event attribute`` pairs."""
+
+    def __init__(self, event_type: EventType, **identity: str) -> None:
+        self.event_type = event_type
+        self.keys = tuple(IdentityKey(name, attribute) for name, attribute in identity.items())
 
 
 @dataclass
 class Command:
-    event_type: ClassVar[EventType]
+    """A decision of workflow code, recorded as one event (see ``recorded_as``)."""
+
+    recorded_as: ClassVar[RecordedAs]
+
+    @property
+    def event_type(self) -> EventType:
+        return self.recorded_as.event_type
 
     def to_attributes(self) -> dict[str, Any]:
         return asdict(self)
 
     def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value,)
+        """The kind and identifying values replay compares (see :class:`RecordedAs`)."""
+        return (self.event_type.value, *(key.of_command(self) for key in self.recorded_as.keys))
 
     @classmethod
     def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        """The identity of the command that produced ``event``."""
-        return (event.event_type.value,)
+        """The identity of the command of this class that produced ``event``."""
+        return (event.event_type.value, *(key.of_event(event) for key in cls.recorded_as.keys))
 
     def describe(self) -> str:
         return _describe(self.identity())
@@ -35,145 +73,124 @@ class Command:
 
 @dataclass
 class ScheduleActivityTask(Command):
-    event_type = EventType.ACTIVITY_TASK_SCHEDULED
+    recorded_as = RecordedAs(
+        EventType.ACTIVITY_TASK_SCHEDULED,
+        activity_type="activity_type",
+        activity_id="activity_id",
+    )
 
     seq: int
-    activity_id: str
     activity_type: str
-    task_queue: str | None
     input: list[Any]
-    start_to_close_timeout: float | None
-    schedule_to_close_timeout: float | None
-    schedule_to_start_timeout: float | None
-    heartbeat_timeout: float | None
-    retry_policy: dict[str, Any] | None
+    options: ActivityOptions
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.activity_type, self.activity_id)
+    @property
+    def activity_id(self) -> str:
+        return self.options.activity_id or str(self.seq)
 
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        a = event.attributes
-        return (event.event_type.value, a.get("activity_type"), a.get("activity_id"))
+    # The options under their former names, for readers not yet moved to ``options``.
+
+    @property
+    def task_queue(self) -> str | None:
+        return self.options.task_queue
+
+    @property
+    def start_to_close_timeout(self) -> float | None:
+        return self.options.start_to_close_timeout
+
+    @property
+    def schedule_to_close_timeout(self) -> float | None:
+        return self.options.schedule_to_close_timeout
+
+    @property
+    def schedule_to_start_timeout(self) -> float | None:
+        return self.options.schedule_to_start_timeout
+
+    @property
+    def heartbeat_timeout(self) -> float | None:
+        return self.options.heartbeat_timeout
+
+    @property
+    def retry_policy(self) -> dict[str, Any] | None:
+        return self.options.retry_policy
 
 
 @dataclass
 class RequestCancelActivityTask(Command):
-    event_type = EventType.ACTIVITY_TASK_CANCEL_REQUESTED
+    recorded_as = RecordedAs(
+        EventType.ACTIVITY_TASK_CANCEL_REQUESTED, scheduled_event_id="scheduled_event_id"
+    )
 
     seq: int
     scheduled_event_id: int
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.scheduled_event_id)
-
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        return (event.event_type.value, event.attributes.get("scheduled_event_id"))
-
 
 @dataclass
 class StartTimer(Command):
-    event_type = EventType.TIMER_STARTED
+    recorded_as = RecordedAs(EventType.TIMER_STARTED, timer_id="timer_id")
 
     seq: int
     timer_id: str
     duration: float
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.timer_id)
-
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        return (event.event_type.value, event.attributes.get("timer_id"))
-
 
 @dataclass
 class CancelTimer(Command):
-    event_type = EventType.TIMER_CANCELED
+    recorded_as = RecordedAs(EventType.TIMER_CANCELED, timer_id="timer_id")
 
     seq: int
     timer_id: str
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.timer_id)
-
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        return (event.event_type.value, event.attributes.get("timer_id"))
-
 
 @dataclass
 class RecordMarker(Command):
-    event_type = EventType.MARKER_RECORDED
+    recorded_as = RecordedAs(
+        EventType.MARKER_RECORDED, marker_name="marker_name", patch_id="details.patch_id"
+    )
 
     marker_name: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.marker_name, self.details.get("patch_id"))
-
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        a = event.attributes
-        return (
-            event.event_type.value,
-            a.get("marker_name"),
-            (a.get("details") or {}).get("patch_id"),
-        )
+    @property
+    def patch_id(self) -> str | None:
+        return self.details.get("patch_id")
 
 
 @dataclass
 class CompleteWorkflowUpdate(Command):
     """An accepted update's handler finished: with a result, or with a failure."""
 
-    event_type = EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    recorded_as = RecordedAs(EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED, update_id="update_id")
 
     update_id: str
     update_name: str
     result: Any = None
     failure: dict[str, Any] | None = None
 
-    def identity(self) -> tuple[Any, ...]:
-        return (self.event_type.value, self.update_id)
-
-    @classmethod
-    def identity_of(cls, event: HistoryEvent) -> tuple[Any, ...]:
-        return (event.event_type.value, event.attributes.get("update_id"))
-
 
 @dataclass
 class CompleteWorkflowExecution(Command):
-    event_type = EventType.WORKFLOW_EXECUTION_COMPLETED
+    recorded_as = RecordedAs(EventType.WORKFLOW_EXECUTION_COMPLETED)
 
     result: Any
 
 
 @dataclass
 class FailWorkflowExecution(Command):
-    event_type = EventType.WORKFLOW_EXECUTION_FAILED
+    recorded_as = RecordedAs(EventType.WORKFLOW_EXECUTION_FAILED)
 
     failure: dict[str, Any]
 
 
 @dataclass
 class CancelWorkflowExecution(Command):
-    event_type = EventType.WORKFLOW_EXECUTION_CANCELED
+    recorded_as = RecordedAs(EventType.WORKFLOW_EXECUTION_CANCELED)
 
     details: list[Any] = field(default_factory=list)
 
 
-@dataclass
-class ContinueAsNewWorkflowExecution(Command):
-    event_type = EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-
-    workflow_type: str
-    task_queue: str | None
-    input: list[Any]
-
-
 COMMAND_CLASSES: dict[EventType, type[Command]] = {
-    cls.event_type: cls
+    cls.recorded_as.event_type: cls
     for cls in (
         ScheduleActivityTask,
         RequestCancelActivityTask,
@@ -184,15 +201,18 @@ COMMAND_CLASSES: dict[EventType, type[Command]] = {
         CompleteWorkflowExecution,
         FailWorkflowExecution,
         CancelWorkflowExecution,
-        ContinueAsNewWorkflowExecution,
     )
 }
+
+#: Events written as the direct result of a command issued by workflow code. They
+#: follow the WorkflowTaskCompleted of the task that issued them, and replay
+#: matches the code's commands against them one by one.
+COMMAND_EVENT_TYPES = frozenset(COMMAND_CLASSES)
 
 CLOSING_COMMANDS = (
     CompleteWorkflowExecution,
     FailWorkflowExecution,
     CancelWorkflowExecution,
-    ContinueAsNewWorkflowExecution,
 )
 
 
@@ -200,9 +220,20 @@ def identity_of_event(event: HistoryEvent) -> tuple[Any, ...]:
     return COMMAND_CLASSES[event.event_type].identity_of(event)
 
 
+def mismatch(command: Command, event: HistoryEvent) -> str | None:
+    """None if ``command`` is the one recorded as ``event``; otherwise what differs."""
+    if command.event_type is not event.event_type:
+        return "the kind of command differs"
+    for key in command.recorded_as.keys:
+        in_code, in_history = key.of_command(command), key.of_event(event)
+        if in_code != in_history:
+            return f"{key.name} differs: {in_history!r} in the history, {in_code!r} in the code"
+    return None
+
+
 def _describe(identity: tuple[Any, ...]) -> str:
     kind, *keys = identity
-    return f"{kind}({', '.join(repr(k) for k in keys)})" if keys else kind
+    return f"{kind}({', '.join(repr(k) for k in keys)})" if keys else str(kind)
 
 
 def describe_event(event: HistoryEvent) -> str:

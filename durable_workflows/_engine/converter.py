@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import enum
 import inspect
-import json
 import types
 import typing
 import uuid
@@ -21,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from .. import _json
 from ..exceptions import InvalidArgumentError, PayloadError
 
 DEFAULT_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
@@ -134,7 +134,7 @@ def from_json(data: Any, hint: Any) -> Any:
 
 def dumps(data: Any) -> str:
     """Canonical JSON text of JSON-ready data (used for size checks and export)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _json.dumps(data)
 
 
 def check_size(data: Any, max_bytes: int, what: str) -> None:

@@ -68,7 +68,7 @@ class WorkflowDefinition:
             run_fn=run_fn,
             run_signature=Signature.of(run_fn, skip_self=True),
         )
-        init = workflow_cls.__init__
+        init = inspect.getattr_static(workflow_cls, "__init__")
         if init is not object.__init__:
             init_params = list(inspect.signature(init).parameters.values())[1:]
             definition.init_takes_args = any(

@@ -31,26 +31,7 @@ class EventType(enum.StrEnum):
     WORKFLOW_EXECUTION_TIMED_OUT = "WorkflowExecutionTimedOut"
     WORKFLOW_EXECUTION_CANCELED = "WorkflowExecutionCanceled"
     WORKFLOW_EXECUTION_TERMINATED = "WorkflowExecutionTerminated"
-    WORKFLOW_EXECUTION_CONTINUED_AS_NEW = "WorkflowExecutionContinuedAsNew"
 
-
-#: Events written as the direct result of a command issued by workflow code. They
-#: follow the WorkflowTaskCompleted of the task that issued them, and replay
-#: matches the code's commands against them one by one.
-COMMAND_EVENT_TYPES = frozenset(
-    {
-        EventType.ACTIVITY_TASK_SCHEDULED,
-        EventType.ACTIVITY_TASK_CANCEL_REQUESTED,
-        EventType.TIMER_STARTED,
-        EventType.TIMER_CANCELED,
-        EventType.MARKER_RECORDED,
-        EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-        EventType.WORKFLOW_EXECUTION_COMPLETED,
-        EventType.WORKFLOW_EXECUTION_FAILED,
-        EventType.WORKFLOW_EXECUTION_CANCELED,
-        EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
 
 #: Events that close a run.
 CLOSE_EVENT_TYPES = frozenset(
@@ -60,7 +41,6 @@ CLOSE_EVENT_TYPES = frozenset(
         EventType.WORKFLOW_EXECUTION_TIMED_OUT,
         EventType.WORKFLOW_EXECUTION_CANCELED,
         EventType.WORKFLOW_EXECUTION_TERMINATED,
-        EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
     }
 )
 

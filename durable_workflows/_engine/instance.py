@@ -3,7 +3,8 @@
 The instance is fed *activations* (batches of history events). It applies them
 (resolving the futures that workflow code awaits), runs the deterministic loop
 until nothing is ready, and returns the commands the code issued meanwhile.
-Each event type has its own ``_apply_<event>`` handler.
+Each event type has its own ``_apply_<event>`` handler, found through the
+explicit table ``EVENT_HANDLERS`` at the end of this module.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-import random
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from random import Random
 from typing import Any
 
 from ..exceptions import ActivityError, CancelledError, FailureError, RetryState
@@ -33,51 +33,29 @@ from .commands import (
 )
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES, Signature, check_size, to_json
 from .definitions import HandlerDefinition, WorkflowDefinition
+from .errors import ReadOnlyViolationError, WorkflowInterrupt, WorkflowTaskError
 from .events import EventType, HistoryEvent
-from .failures import exception_from_failure, failure_from_exception
+from .failures import Failure
 from .loop import DeterministicEventLoop
+from .options import ActivityOptions
+from .runtime import ActivityHandle, WorkflowInfo
+
+__all__ = [
+    "EVENT_HANDLERS",
+    "ActivityHandle",
+    "ReadOnlyViolationError",
+    "WorkflowInfo",
+    "WorkflowInstance",
+    "WorkflowTaskError",
+]
 
 logger = logging.getLogger("durable_workflows.engine")
 
 PATCH_MARKER = "core_patch"
 
-
-class ReadOnlyViolationError(Exception):
-    """A query handler or update validator tried to issue a command."""
-
-
-class WorkflowTaskError(Exception):
-    """Workflow code raised an exception that fails the *task*, not the workflow.
-
-    ``__cause__`` is the user's exception. The task is retried; the run stays RUNNING.
-    """
-
-
-@dataclass(frozen=True)
-class WorkflowInfo:
-    """What ``workflow.info()`` returns."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    task_queue: str
-    start_time: datetime
-    attempt: int = 1
-    execution_timeout: float | None = None
-    search_attributes: dict[str, Any] = field(default_factory=dict)
-    memo: dict[str, Any] = field(default_factory=dict)
-
-
-class ActivityHandle(asyncio.Future[Any]):
-    """What ``workflow.start_activity`` returns: await it for the result, or ``cancel()`` it."""
-
-    def __init__(
-        self, *, loop: asyncio.AbstractEventLoop, seq: int, activity_type: str, activity_id: str
-    ) -> None:
-        super().__init__(loop=loop)
-        self.seq = seq
-        self.activity_type = activity_type
-        self.activity_id = activity_id
+#: What workflow code may raise out of a handler or callback without it being lost:
+#: its own exceptions, and the engine's interrupts (which are BaseExceptions).
+_CODE_ERRORS = (Exception, WorkflowInterrupt)
 
 
 @dataclass
@@ -97,6 +75,8 @@ class _PendingTimer:
 
 
 class WorkflowInstance:
+    """One run being executed; implements :class:`~.runtime.WorkflowRuntime`."""
+
     def __init__(
         self,
         definition: WorkflowDefinition,
@@ -108,9 +88,11 @@ class WorkflowInstance:
         self.definition = definition
         self.info = info
         self.max_payload_bytes = max_payload_bytes
-        self.loop = DeterministicEventLoop(self)
-        self.random = random.Random(randomness_seed)
-        self.now = info.start_time
+        # The loop implements only what workflow code may use; the rest of asyncio's
+        # abstract interface is deliberately missing (calling it fails).
+        self.loop = DeterministicEventLoop(self)  # type: ignore[abstract]
+        self._random = Random(randomness_seed)
+        self._now = info.start_time
         self.is_replaying = False
         self.cancel_requested = False
         self.workflow: Any = None
@@ -127,7 +109,6 @@ class WorkflowInstance:
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._patches_seen: set[str] = set()
         self._patches_memo: dict[str, bool] = {}
-        self._recorded_commands_ahead: Sequence[HistoryEvent] = ()
         self._task_error: BaseException | None = None
         self._handler_failure: BaseException | None = None
 
@@ -149,13 +130,13 @@ class WorkflowInstance:
         Raises:
             WorkflowTaskError: workflow code raised an exception that is not a failure.
         """
-        self.now = now
+        self._now = now
         self.loop.set_time(now.timestamp())
-        self._recorded_commands_ahead = recorded_commands
         self._patches_seen = {
-            (e.attributes.get("details") or {}).get("patch_id")
+            patch_id
             for e in recorded_commands
             if e.event_type is EventType.MARKER_RECORDED
+            and (patch_id := (e.attributes.get("details") or {}).get("patch_id")) is not None
         }
         for event in events:
             if event.event_type is EventType.TIMER_FIRED:
@@ -172,9 +153,7 @@ class WorkflowInstance:
                 self._run_until_quiescent()
                 if self._closed:
                     break
-            handler = getattr(self, "_apply_" + _snake(event.event_type.value), None)
-            if handler is not None:
-                handler(event)
+            EVENT_HANDLERS[event.event_type](self, event)
         self._run_until_quiescent()
         commands, self._commands = self._commands, []
         return commands
@@ -208,7 +187,7 @@ class WorkflowInstance:
                 continue
             try:
                 satisfied = self.loop.run_callback(condition)
-            except Exception as exc:
+            except _CODE_ERRORS as exc:
                 raise WorkflowTaskError(f"wait_condition's function raised {exc!r}") from exc
             if satisfied:
                 self._conditions.remove(entry)
@@ -225,7 +204,7 @@ class WorkflowInstance:
         if self._closed:
             return True
         if self._handler_failure is not None:
-            self._close(FailWorkflowExecution(failure_from_exception(self._handler_failure)))
+            self._fail(self._handler_failure)
             return True
         main = self._main
         if main is None or not main.done():
@@ -234,11 +213,7 @@ class WorkflowInstance:
             if self.cancel_requested:
                 self._close(CancelWorkflowExecution())
             else:
-                self._close(
-                    FailWorkflowExecution(
-                        failure_from_exception(CancelledError("Workflow code was cancelled"))
-                    )
-                )
+                self._fail(CancelledError("Workflow code was cancelled"))
             return True
         exc = main.exception()
         if exc is None:
@@ -250,9 +225,12 @@ class WorkflowInstance:
             self._close(CancelWorkflowExecution())
             return True
         if isinstance(exc, FailureError | builtins.TimeoutError | asyncio.CancelledError):
-            self._close(FailWorkflowExecution(failure_from_exception(exc)))
+            self._fail(exc)
             return True
         raise WorkflowTaskError(f"Workflow code raised {exc!r}") from exc
+
+    def _fail(self, error: BaseException) -> None:
+        self._close(FailWorkflowExecution(Failure.from_exception(error).to_dict()))
 
     def _close(self, command: Command) -> None:
         self._commands.append(command)
@@ -274,17 +252,23 @@ class WorkflowInstance:
     # --- event handlers ----------------------------------------------------------------
 
     def _apply_workflow_execution_started(self, event: HistoryEvent) -> None:
-        args = self.definition.run_signature.decode_args(event.attributes.get("input") or [])
+        args = self.instantiate(event.attributes.get("input") or [])
+        self._main = self.loop.create_task(self._run_main(args), name="workflow.run")
 
-        def create() -> None:
-            cls = self.definition.cls
-            self.workflow = cls(*args) if self.definition.init_takes_args else cls()
-            self._main = self.loop.create_task(self._run_main(args), name="workflow.run")
+    def instantiate(self, payloads: list[Any]) -> list[Any]:
+        """Create the workflow object from the run's input; returns the decoded arguments.
 
+        Raises:
+            WorkflowTaskError: the class's ``__init__`` raised.
+        """
+        args = self.definition.run_signature.decode_args(payloads)
+        cls = self.definition.cls
+        takes_args = self.definition.init_takes_args
         try:
-            self.loop.run_callback(create)
-        except Exception as exc:
+            self.workflow = self.loop.run_callback(lambda: cls(*args) if takes_args else cls())
+        except _CODE_ERRORS as exc:
             raise WorkflowTaskError(f"Creating the workflow raised {exc!r}") from exc
+        return args
 
     async def _run_main(self, args: list[Any]) -> Any:
         # Yield once first: handlers of signals and updates delivered with the start
@@ -332,7 +316,7 @@ class WorkflowInstance:
             retry_state=RetryState(retry_state) if retry_state else None,
         )
         if attrs.get("failure"):
-            error.__cause__ = exception_from_failure(attrs["failure"])
+            error.__cause__ = Failure.from_dict(attrs["failure"]).to_exception()
         pending.handle.set_exception(error)
 
     def _activity_for(self, event: HistoryEvent) -> _PendingActivity | None:
@@ -388,10 +372,10 @@ class WorkflowInstance:
                 CompleteWorkflowUpdate(
                     update_id=update_id,
                     update_name=handler.name,
-                    failure=failure_from_exception(exc),
+                    failure=Failure.from_exception(exc).to_dict(),
                 )
             )
-        except Exception as exc:
+        except _CODE_ERRORS as exc:
             self._task_error = self._task_error or exc
         else:
             self._commands.append(
@@ -401,10 +385,18 @@ class WorkflowInstance:
             )
 
     def call_read_only(self, fn: Callable[[], Any], what: str) -> Any:
-        """Run a query handler or update validator: it may read state but issue no commands."""
+        """Run a query handler or update validator: it may read state but issue no commands.
+
+        Raises:
+            ReadOnlyViolationError: ``fn`` issued a command or started work.
+            WorkflowTaskError: ``fn`` was stopped by the engine (e.g. it tried I/O).
+        """
         before = len(self._commands)
-        result = self.loop.run_callback(fn)
-        if len(self._commands) != before or self.loop._ready:
+        try:
+            result = self.loop.run_callback(fn)
+        except WorkflowInterrupt as exc:
+            raise WorkflowTaskError(f"{what} raised {exc!r}") from exc
+        if len(self._commands) != before or self.loop.has_ready():
             del self._commands[before:]
             raise ReadOnlyViolationError(
                 f"{what} issued a command or started work; it may only read workflow state."
@@ -426,7 +418,7 @@ class WorkflowInstance:
         try:
             result = handler.fn(self.workflow, *args)
             return await result if handler.is_async else result
-        except Exception as exc:
+        except _CODE_ERRORS as exc:
             self._record_handler_error(exc)
             return None
 
@@ -442,31 +434,16 @@ class WorkflowInstance:
         self,
         activity_type: str,
         args: Sequence[Any],
+        options: ActivityOptions,
         *,
         result_signature: Signature | None,
-        task_queue: str | None,
-        start_to_close_timeout: float | None,
-        schedule_to_close_timeout: float | None,
-        schedule_to_start_timeout: float | None,
-        heartbeat_timeout: float | None,
-        retry_policy: dict[str, Any] | None,
-        activity_id: str | None,
     ) -> ActivityHandle:
         self._activity_seq += 1
         seq = self._activity_seq
         payloads = [to_json(a) for a in args]
         check_size(payloads, self.max_payload_bytes, f"The arguments of activity {activity_type}")
         command = ScheduleActivityTask(
-            seq=seq,
-            activity_id=activity_id or str(seq),
-            activity_type=activity_type,
-            task_queue=task_queue,
-            input=payloads,
-            start_to_close_timeout=start_to_close_timeout,
-            schedule_to_close_timeout=schedule_to_close_timeout,
-            schedule_to_start_timeout=schedule_to_start_timeout,
-            heartbeat_timeout=heartbeat_timeout,
-            retry_policy=retry_policy,
+            seq=seq, activity_type=activity_type, input=payloads, options=options
         )
         handle = ActivityHandle(
             loop=self.loop, seq=seq, activity_type=activity_type, activity_id=command.activity_id
@@ -541,11 +518,11 @@ class WorkflowInstance:
         self._patches_memo[patch_id] = use_new
         return use_new
 
-    def uuid4(self) -> uuid.UUID:
-        return uuid.UUID(int=self.random.getrandbits(128), version=4)
+    def now(self) -> datetime:
+        return self._now.astimezone(UTC)
 
-    def utc_now(self) -> datetime:
-        return self.now.astimezone(UTC)
+    def random(self) -> Random:
+        return self._random
 
 
 _ACTIVATION_RANKS = {
@@ -565,10 +542,48 @@ def _ordered_for_activation(events: Sequence[HistoryEvent]) -> list[HistoryEvent
     return sorted(events, key=lambda e: (_activation_rank(e), e.event_id))
 
 
-def _snake(name: str) -> str:
-    out = []
-    for char in name:
-        if char.isupper() and out:
-            out.append("_")
-        out.append(char.lower())
-    return "".join(out)
+# --- dispatch ---------------------------------------------------------------------------
+
+
+def matched_by_replay(instance: WorkflowInstance, event: HistoryEvent) -> None:
+    """A command event: replay matches it against the code's commands (see ``replay``)."""
+
+
+def no_effect(instance: WorkflowInstance, event: HistoryEvent) -> None:
+    """The event changes nothing workflow code can observe."""
+
+
+#: Every event type and what applying it to a run does. Listed in full, so a new event
+#: type without an entry fails loudly (and tests/engine checks that none is missing).
+EVENT_HANDLERS: Mapping[EventType, Callable[[WorkflowInstance, HistoryEvent], None]] = {
+    EventType.WORKFLOW_EXECUTION_STARTED: WorkflowInstance._apply_workflow_execution_started,
+    EventType.ACTIVITY_TASK_COMPLETED: WorkflowInstance._apply_activity_task_completed,
+    EventType.ACTIVITY_TASK_FAILED: WorkflowInstance._apply_activity_task_failed,
+    EventType.ACTIVITY_TASK_TIMED_OUT: WorkflowInstance._apply_activity_task_timed_out,
+    EventType.ACTIVITY_TASK_CANCELED: WorkflowInstance._apply_activity_task_canceled,
+    EventType.TIMER_FIRED: WorkflowInstance._apply_timer_fired,
+    EventType.WORKFLOW_EXECUTION_SIGNALED: WorkflowInstance._apply_workflow_execution_signaled,
+    EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED: (
+        WorkflowInstance._apply_workflow_execution_update_accepted
+    ),
+    EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED: (
+        WorkflowInstance._apply_workflow_execution_cancel_requested
+    ),
+    # A task boundary: replay.split_history groups events by it.
+    EventType.WORKFLOW_TASK_COMPLETED: no_effect,
+    # An attempt began: the code sees only the activity's outcome.
+    EventType.ACTIVITY_TASK_STARTED: no_effect,
+    # The store closes the run without running workflow code; no task follows.
+    EventType.WORKFLOW_EXECUTION_TIMED_OUT: no_effect,
+    EventType.WORKFLOW_EXECUTION_TERMINATED: no_effect,
+    # What the code's own commands produced.
+    EventType.ACTIVITY_TASK_SCHEDULED: matched_by_replay,
+    EventType.ACTIVITY_TASK_CANCEL_REQUESTED: matched_by_replay,
+    EventType.TIMER_STARTED: matched_by_replay,
+    EventType.TIMER_CANCELED: matched_by_replay,
+    EventType.MARKER_RECORDED: matched_by_replay,
+    EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED: matched_by_replay,
+    EventType.WORKFLOW_EXECUTION_COMPLETED: matched_by_replay,
+    EventType.WORKFLOW_EXECUTION_FAILED: matched_by_replay,
+    EventType.WORKFLOW_EXECUTION_CANCELED: matched_by_replay,
+}

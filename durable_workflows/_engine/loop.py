@@ -13,20 +13,35 @@ import asyncio
 import collections
 import contextvars
 from asyncio import events
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Protocol, TypeVar, TypeVarTuple, Unpack
 
-if TYPE_CHECKING:
-    from .instance import WorkflowInstance
+from .errors import WorkflowLoopError
+from .runtime import WorkflowRuntime
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
-class WorkflowLoopError(RuntimeError):
-    """Workflow code asked the loop for something a workflow may not do."""
+class LoopHost(WorkflowRuntime, Protocol):
+    """The run a loop belongs to: its runtime, plus what the loop hands back to it."""
+
+    def start_loop_timer(self, handle: asyncio.TimerHandle, delay: float) -> None: ...
+
+    def cancel_loop_timer(self, handle: asyncio.TimerHandle) -> None: ...
+
+    def on_unhandled(self, context: dict[str, Any]) -> None: ...
+
+
+def current_runtime() -> WorkflowRuntime | None:
+    """The runtime of the workflow whose code is running (on this thread), or None."""
+    loop = asyncio._get_running_loop()
+    return loop.runtime if isinstance(loop, DeterministicEventLoop) else None
 
 
 class DeterministicEventLoop(asyncio.AbstractEventLoop):
-    def __init__(self, instance: WorkflowInstance) -> None:
-        self._instance = instance
+    def __init__(self, host: LoopHost) -> None:
+        self._host = host
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._now = 0.0
         self._closed = False
@@ -34,8 +49,8 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
     # --- the engine's side ----------------------------------------------------------
 
     @property
-    def instance(self) -> WorkflowInstance:
-        return self._instance
+    def runtime(self) -> WorkflowRuntime:
+        return self._host
 
     def set_time(self, timestamp: float) -> None:
         self._now = timestamp
@@ -64,6 +79,10 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
     def schedule_handle(self, handle: asyncio.Handle) -> None:
         self._ready.append(handle)
 
+    def has_ready(self) -> bool:
+        """Whether callbacks are waiting to run (work was started)."""
+        return bool(self._ready)
+
     # --- asyncio's side -------------------------------------------------------------
 
     def time(self) -> float:
@@ -71,8 +90,8 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
 
     def call_soon(
         self,
-        callback: Callable[..., Any],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
         handle = asyncio.Handle(callback, args, self, context)
@@ -82,39 +101,39 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
     def call_later(
         self,
         delay: float,
-        callback: Callable[..., Any],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         handle = asyncio.TimerHandle(self._now + delay, callback, args, self, context)
         if delay <= 0:
             self._ready.append(handle)
         else:
-            self._instance.start_loop_timer(handle, delay)
+            self._host.start_loop_timer(handle, delay)
         return handle
 
     def call_at(
         self,
         when: float,
-        callback: Callable[..., Any],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         return self.call_later(when - self._now, callback, *args, context=context)
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
-        self._instance.cancel_loop_timer(handle)
+        self._host.cancel_loop_timer(handle)
 
     def create_future(self) -> asyncio.Future[Any]:
         return asyncio.Future(loop=self)
 
     def create_task(
         self,
-        coro: Coroutine[Any, Any, Any],
+        coro: Generator[Any, None, _T] | Coroutine[Any, Any, _T],
         *,
         name: str | None = None,
         context: contextvars.Context | None = None,
-    ) -> asyncio.Task[Any]:
+    ) -> asyncio.Task[_T]:
         return asyncio.Task(coro, loop=self, name=name, context=context)
 
     def get_debug(self) -> bool:
@@ -130,10 +149,10 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
         self._closed = True
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
-        self._instance.on_unhandled(context)
+        self._host.on_unhandled(context)
 
     def default_exception_handler(self, context: dict[str, Any]) -> None:
-        self._instance.on_unhandled(context)
+        self._host.on_unhandled(context)
 
     def get_exception_handler(self) -> None:
         return None
@@ -141,22 +160,28 @@ class DeterministicEventLoop(asyncio.AbstractEventLoop):
     def get_task_factory(self) -> None:
         return None
 
-    # --- everything else is I/O, which workflow code must not do ----------------------
+    # --- what workflow code must not do ------------------------------------------------
 
     def _forbidden(self, *args: Any, **kwargs: Any) -> Any:
         raise WorkflowLoopError(
             "Workflow code cannot do I/O or use threads: move this call into an activity."
         )
 
-    run_in_executor = _forbidden  # type: ignore[assignment]
-    getaddrinfo = _forbidden  # type: ignore[assignment]
-    create_connection = _forbidden  # type: ignore[assignment]
-    create_server = _forbidden  # type: ignore[assignment]
-    subprocess_exec = _forbidden  # type: ignore[assignment]
-    subprocess_shell = _forbidden  # type: ignore[assignment]
-    add_reader = _forbidden  # type: ignore[assignment]
-    add_writer = _forbidden  # type: ignore[assignment]
-    sock_connect = _forbidden  # type: ignore[assignment]
-    call_soon_threadsafe = _forbidden  # type: ignore[assignment]
-    run_forever = _forbidden  # type: ignore[assignment]
-    run_until_complete = _forbidden  # type: ignore[assignment]
+
+# asyncio's I/O, threads and blocking runs: each raises WorkflowLoopError in workflow code.
+_FORBIDDEN = (
+    "run_in_executor",
+    "getaddrinfo",
+    "create_connection",
+    "create_server",
+    "subprocess_exec",
+    "subprocess_shell",
+    "add_reader",
+    "add_writer",
+    "sock_connect",
+    "call_soon_threadsafe",
+    "run_forever",
+    "run_until_complete",
+)
+for _name in _FORBIDDEN:
+    setattr(DeterministicEventLoop, _name, DeterministicEventLoop._forbidden)

@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from ..exceptions import NondeterminismError
-from .commands import Command, describe_event, identity_of_event
+from .commands import COMMAND_EVENT_TYPES, Command, describe_event, mismatch
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES
 from .definitions import WorkflowDefinition
-from .events import COMMAND_EVENT_TYPES, EventType, HistoryEvent
-from .instance import WorkflowInfo, WorkflowInstance
+from .events import EventType, HistoryEvent
+from .instance import WorkflowInstance
+from .runtime import WorkflowInfo
 
 
 @dataclass
@@ -95,27 +95,24 @@ def _match(
     for index in range(max(len(commands), len(recorded))):
         command = commands[index] if index < len(commands) else None
         event = recorded[index] if index < len(recorded) else None
-        if (
-            command is not None
-            and event is not None
-            and command.identity() == identity_of_event(event)
-        ):
-            instance.bind(command, event)
-            continue
-        where = f"workflow task {number} (completed at event {task.completed.event_id})"
-        if event is None:
-            assert command is not None
+        if command is not None and event is not None:
+            difference = mismatch(command, event)
+            if difference is None:
+                instance.bind(command, event)
+                continue
+            detail = (
+                f"the history has {describe_event(event)} at event {event.event_id}, "
+                f"but the code issued {command.describe()} ({difference})"
+            )
+        elif command is not None:
             detail = f"the code issued {command.describe()}, which the history does not have"
-        elif command is None:
+        else:
+            assert event is not None
             detail = (
                 f"the history has {describe_event(event)} at event {event.event_id}, "
                 "which the code no longer issues"
             )
-        else:
-            detail = (
-                f"the history has {describe_event(event)} at event {event.event_id}, "
-                f"but the code issued {command.describe()}"
-            )
+        where = f"workflow task {number} (completed at event {task.completed.event_id})"
         raise NondeterminismError(
             f"Nondeterminism in {instance.definition.name} ({instance.info.workflow_id}), "
             f"{where}: {detail}. Deploy code that matches the history (use workflow.patched() "
@@ -164,11 +161,5 @@ def replay_for_query(
         replay_tasks(instance, split.tasks)
     else:
         # No task has run yet: the object exists, run() has not begun.
-        cls = definition.cls
-        args: list[Any] = definition.run_signature.decode_args(
-            history[0].attributes.get("input") or []
-        )
-        instance.workflow = instance.loop.run_callback(
-            lambda: cls(*args) if definition.init_takes_args else cls()
-        )
+        instance.instantiate(history[0].attributes.get("input") or [])
     return instance

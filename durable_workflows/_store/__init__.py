@@ -5,7 +5,20 @@ functions append the events, update the derived rows and queue the hints.
 """
 
 from .activities import claim_attempt, complete_attempt, fail_attempt, record_heartbeat, time_out
-from .history import HistoryWriter, load_history, lock_execution, lock_running, to_engine_event
+from .history import (
+    HistoryWriter,
+    PendingWorkflowTask,
+    load_history,
+    lock_execution,
+    lock_running,
+    to_engine_event,
+)
+from .maintenance import (
+    delete_closed_runs,
+    prune_closed_runs,
+    redrive_activities,
+    redrive_workflow_tasks,
+)
 from .messages import (
     accept_update,
     append_signal,
@@ -14,24 +27,36 @@ from .messages import (
     terminate,
     update_outcome,
 )
-from .timers import fire_due_timers, time_out_run, timer_execution_pk
-from .workflow_tasks import create_execution, record_task_completed, record_task_failed
+from .timers import FiredTimers, fire_due_timers, time_out_run, timer_execution_pk
+from .workflow_tasks import (
+    create_execution,
+    mark_task_seen,
+    record_task_completed,
+    record_task_failed,
+)
 
 __all__ = [
+    "FiredTimers",
     "HistoryWriter",
+    "PendingWorkflowTask",
     "accept_update",
     "append_signal",
     "claim_attempt",
     "complete_attempt",
     "create_execution",
+    "delete_closed_runs",
     "fail_attempt",
     "fire_due_timers",
     "load_history",
     "lock_execution",
     "lock_running",
+    "mark_task_seen",
+    "prune_closed_runs",
     "record_heartbeat",
     "record_task_completed",
     "record_task_failed",
+    "redrive_activities",
+    "redrive_workflow_tasks",
     "request_cancel",
     "require_running",
     "terminate",

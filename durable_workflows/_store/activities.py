@@ -22,7 +22,7 @@ from ..common import RetryPolicy
 from ..conf import dw_settings
 from ..exceptions import CancelledError, RetryState, TimeoutError, TimeoutType
 from ..models import ActivityStatus, ActivityTask
-from .history import HistoryWriter, lock_execution
+from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
 logger = logging.getLogger("durable_workflows.activities")
 
@@ -133,7 +133,11 @@ def _execution_id_of(activity_task_id: int) -> int | None:
 
 
 def _lock_current_attempt(
-    activity_task_id: int, attempt: int, now: datetime, execution_id: int | None
+    activity_task_id: int,
+    attempt: int,
+    now: datetime,
+    execution_id: int | None,
+    defer_workflow_task: bool,
 ) -> _Locked | None:
     """Lock execution then activity (always in that order) if ``attempt`` is still current."""
     if execution_id is None:
@@ -165,7 +169,8 @@ def _lock_current_attempt(
         )
         return None
     activity.execution = execution
-    return _Locked(HistoryWriter(execution, now), activity)
+    writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
+    return _Locked(writer, activity)
 
 
 def _append_started(writer: HistoryWriter, activity: ActivityTask) -> int | None:
@@ -185,7 +190,7 @@ def _append_started(writer: HistoryWriter, activity: ActivityTask) -> int | None
 
 def _close_activity(
     locked: _Locked, status: ActivityStatus, event_type: EventType, attributes: dict[str, Any]
-) -> None:
+) -> PendingWorkflowTask | None:
     writer, activity = locked.writer, locked.activity
     started_event_id = _append_started(writer, activity)
     writer.append(
@@ -201,7 +206,7 @@ def _close_activity(
     activity.timeout_at = None
     activity.save(update_fields=["status", "timeout_at", "last_failure"])
     writer.request_workflow_task()
-    writer.save()
+    return writer.save()
 
 
 def complete_attempt(
@@ -211,19 +216,22 @@ def complete_attempt(
     now: datetime,
     *,
     execution_id: int | None = None,
-) -> bool:
-    """Record the result of ``attempt``; False if it was stale and dropped.
+    defer_workflow_task: bool = False,
+) -> PendingWorkflowTask | None:
+    """Record the result of ``attempt`` (dropped with a log line if it is stale).
 
-    ``execution_id``, when the caller knows it, saves looking it up.
+    ``execution_id``, when the caller knows it, saves looking it up. With
+    ``defer_workflow_task`` the workflow task this makes pending is returned, not hinted.
     """
     with transaction.atomic():
-        locked = _lock_current_attempt(activity_task_id, attempt, now, execution_id)
+        locked = _lock_current_attempt(
+            activity_task_id, attempt, now, execution_id, defer_workflow_task
+        )
         if locked is None:
-            return False
-        _close_activity(
+            return None
+        return _close_activity(
             locked, ActivityStatus.COMPLETED, EventType.ACTIVITY_TASK_COMPLETED, {"result": result}
         )
-        return True
 
 
 def fail_attempt(
@@ -233,22 +241,26 @@ def fail_attempt(
     now: datetime,
     *,
     execution_id: int | None = None,
-) -> bool:
-    """Record that ``attempt`` raised: retry per policy, or fail the activity for good."""
+    defer_workflow_task: bool = False,
+) -> PendingWorkflowTask | None:
+    """Record that ``attempt`` raised: retry per policy, or fail the activity for good.
+
+    Arguments and return value as :func:`complete_attempt`.
+    """
     with transaction.atomic():
-        locked = _lock_current_attempt(activity_task_id, attempt, now, execution_id)
+        locked = _lock_current_attempt(
+            activity_task_id, attempt, now, execution_id, defer_workflow_task
+        )
         if locked is None:
-            return False
+            return None
         if locked.activity.cancel_requested and failure.get("kind") == "CancelledError":
-            _close_activity(
+            return _close_activity(
                 locked,
                 ActivityStatus.CANCELED,
                 EventType.ACTIVITY_TASK_CANCELED,
                 {"failure": failure},
             )
-        else:
-            _after_failed_attempt(locked, failure, now, timeout_type=None)
-        return True
+        return _after_failed_attempt(locked, failure, now, timeout_type=None)
 
 
 def _retry_state(
@@ -275,7 +287,7 @@ def _retry_state(
 
 def _after_failed_attempt(
     locked: _Locked, failure: dict[str, Any], now: datetime, timeout_type: TimeoutType | None
-) -> None:
+) -> PendingWorkflowTask | None:
     activity = locked.activity
     policy = RetryPolicy.from_dict(activity.retry_policy)
     retry_state = _retry_state(activity, policy, failure, now, timeout_type)
@@ -294,13 +306,13 @@ def _after_failed_attempt(
         activity.save()
         if fast:
             _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue, delay)
-        return
+        return None
     activity.last_failure = failure
     event_type = (
         EventType.ACTIVITY_TASK_TIMED_OUT if timeout_type else EventType.ACTIVITY_TASK_FAILED
     )
     status = ActivityStatus.TIMED_OUT if timeout_type else ActivityStatus.FAILED
-    _close_activity(
+    return _close_activity(
         locked, status, event_type, {"failure": failure, "retry_state": retry_state.value}
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,17 +78,35 @@ _MUTABLE_EXECUTION_FIELDS = [
 ]
 
 
+@dataclass(frozen=True)
+class PendingWorkflowTask:
+    """A workflow task made pending by a write whose caller chose to run it itself."""
+
+    run_id: str
+    task_queue: str
+
+
 class HistoryWriter:
     """Collects the events and side effects of one transaction on one locked execution.
 
     ``save()`` writes the events in one bulk insert, saves the execution, and
     registers the hints to send after commit. The unique constraint on
     (execution, event_id) turns any double write into an error, not a duplicate.
+
+    With ``defer_workflow_task``, a workflow task made pending is not hinted: ``save()``
+    returns it instead, for a caller that will run it next (and hint it if it cannot).
     """
 
-    def __init__(self, execution: WorkflowExecution, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        execution: WorkflowExecution,
+        now: datetime | None = None,
+        *,
+        defer_workflow_task: bool = False,
+    ) -> None:
         self.execution = execution
         self.now = now or _clock.now()
+        self.defer_workflow_task = defer_workflow_task
         self._events: list[HistoryEvent] = []
         self._after_save: list[Callable[[], None]] = []
         self._wake_task = False
@@ -152,8 +171,10 @@ class HistoryWriter:
     def after_save(self, fn: Callable[[], None]) -> None:
         self._after_save.append(fn)
 
-    def save(self, *, insert: bool = False) -> None:
+    def save(self, *, insert: bool = False) -> PendingWorkflowTask | None:
         """Write everything; ``insert`` creates the execution row itself (a new run).
+
+        Returns the workflow task this made pending, if it was deferred (not hinted).
 
         Raises:
             IntegrityError: with ``insert``, when another run of the id is RUNNING; raised
@@ -174,8 +195,13 @@ class HistoryWriter:
             HistoryEvent.objects.bulk_create(self._events)
         for fn in self._after_save:
             fn()
+        deferred = None
         if self._wake_task:
-            _dispatch.workflow_task(str(execution.run_id), execution.task_queue)
+            if self.defer_workflow_task:
+                deferred = PendingWorkflowTask(str(execution.run_id), execution.task_queue)
+            else:
+                _dispatch.workflow_task(str(execution.run_id), execution.task_queue)
         self._events = []
         self._after_save = []
         self._wake_task = False
+        return deferred

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 
 from .._engine import EventType
 from ..models import Timer, TimerStatus, WorkflowStatus
-from .history import HistoryWriter, lock_execution
+from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
 
-def fire_due_timers(execution_pk: int, now: datetime, *, skip_locked: bool) -> int:
-    """Fire every due, pending timer of one run; returns how many fired.
+@dataclass(frozen=True)
+class FiredTimers:
+    count: int
+    #: The workflow task the firing made pending, when the caller deferred it.
+    workflow_task: PendingWorkflowTask | None = None
+
+
+def fire_due_timers(
+    execution_pk: int, now: datetime, *, skip_locked: bool, defer_workflow_task: bool = False
+) -> FiredTimers:
+    """Fire every due, pending timer of one run.
 
     The execution row is locked first, so two callers (two beats, or a beat and a
     countdown message) serialize, and the second finds nothing PENDING to fire.
@@ -20,15 +30,15 @@ def fire_due_timers(execution_pk: int, now: datetime, *, skip_locked: bool) -> i
     with transaction.atomic():
         execution = lock_execution(pk=execution_pk, skip_locked=skip_locked)
         if execution is None or not execution.is_running:
-            return 0
+            return FiredTimers(0)
         due = list(
             Timer.objects.select_for_update()
             .filter(execution=execution, status=TimerStatus.PENDING, fire_at__lte=now)
             .order_by("fire_at", "started_event_id")
         )
         if not due:
-            return 0
-        writer = HistoryWriter(execution, now)
+            return FiredTimers(0)
+        writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
         for timer in due:
             writer.append(
                 EventType.TIMER_FIRED,
@@ -37,8 +47,7 @@ def fire_due_timers(execution_pk: int, now: datetime, *, skip_locked: bool) -> i
             timer.status = TimerStatus.FIRED
         Timer.objects.bulk_update(due, ["status"])
         writer.request_workflow_task()
-        writer.save()
-        return len(due)
+        return FiredTimers(len(due), writer.save())
 
 
 def time_out_run(execution_pk: int, now: datetime) -> bool:
@@ -70,4 +79,4 @@ def timer_execution_pk(timer_pk: int) -> int | None:
     return Timer.objects.filter(pk=timer_pk).values_list("execution_id", flat=True).first()
 
 
-__all__ = ["fire_due_timers", "time_out_run", "timer_execution_pk"]
+__all__ = ["FiredTimers", "fire_due_timers", "time_out_run", "timer_execution_pk"]

@@ -143,6 +143,12 @@ def record_task_completed(
     writer.save()
 
 
+def mark_task_seen(execution: WorkflowExecution) -> None:
+    """The pending task has no event the code has not seen: nothing to run, clear the flag."""
+    execution.task_pending = False
+    execution.save(update_fields=["task_pending"])
+
+
 def record_task_failed(execution: WorkflowExecution, error: BaseException, now: datetime) -> None:
     """Remember why the task failed and retry it with backoff; the history is untouched."""
     execution.task_attempt += 1

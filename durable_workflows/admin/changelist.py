@@ -1,6 +1,7 @@
 """A changelist that stays fast on hundreds of thousands of executions.
 
-* The rows are read with only the columns the list shows (never the payloads).
+* The rows are read with the listing's columns (``_services.LIST_FIELDS``, shared with
+  the client and the API), never the payloads.
 * The unfiltered count is PostgreSQL's planner estimate once the table is large,
   instead of a ``COUNT(*)`` over every row.
 * The type and task-queue filters list their values with an index skip scan, one
@@ -18,23 +19,12 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-#: Columns of the execution row the list needs; payloads stay in the database.
-LIST_COLUMNS = (
-    "id",
-    "workflow_id",
-    "run_id",
-    "workflow_type",
-    "task_queue",
-    "status",
-    "start_time",
-    "close_time",
-    "history_length",
-)
+from .._services import LIST_FIELDS
 
 
 class ExecutionChangeList(ChangeList):
     def get_queryset(self, request: Any, exclude_parameters: Any = None) -> QuerySet[Any]:
-        return super().get_queryset(request, exclude_parameters).only(*LIST_COLUMNS)
+        return super().get_queryset(request, exclude_parameters).only(*LIST_FIELDS)
 
 
 class EstimatedCountPaginator(Paginator):

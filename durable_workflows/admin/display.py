@@ -6,7 +6,6 @@ that page's events refer to.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .. import _json
 from ..models import ActivityTask, HistoryEvent, WorkflowExecution
 
 EVENTS_PER_PAGE = 100
@@ -43,7 +43,7 @@ _SUMMARY_KEYS = (
     "failure",
     "details",
 )
-_HIDDEN_WHEN_EMPTY = (None, "", [], {})
+_HIDDEN_WHEN_EMPTY: tuple[object, ...] = (None, "", [], {})
 
 _CATEGORY_PREFIXES = (
     ("WorkflowTask", "task"),
@@ -73,7 +73,7 @@ def event_category(event_type: str) -> str:
 
 def pretty_json(value: Any) -> str:
     """Indented JSON for reading (display only; payloads are coded by the converter)."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return _json.dumps_readable(value, indent=2, default=str)
 
 
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
@@ -84,7 +84,7 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     elif isinstance(value, str):
         text = value
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        text = _json.dumps_readable(value, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

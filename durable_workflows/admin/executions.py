@@ -3,7 +3,7 @@
 The history is never editable here: executions cannot be added or changed, a
 running one cannot be deleted, and events, activities and timers have no admin
 of their own. Signal, cancel and terminate each confirm on an intermediate page,
-need their model permission, and call ``_messaging``; nothing else writes.
+need their model permission, and call ``_services``; nothing else writes.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .. import _messaging, _services
+from .. import _services
 from ..exceptions import DurableWorkflowsError
 from ..models import ActivityTask, HistoryEvent, Timer, WorkflowExecution, WorkflowStatus
 from .changelist import (
-    LIST_COLUMNS,
     EstimatedCountPaginator,
     ExecutionChangeList,
     IndexedValuesFilter,
@@ -186,10 +185,10 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_model(self, request: HttpRequest, obj: WorkflowExecution) -> None:
         if obj.is_running:
             raise PermissionDenied("A running workflow cannot be deleted.")
-        super().delete_model(request, obj)
+        _services.delete_closed_runs(WorkflowExecution.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        queryset.exclude(status=WorkflowStatus.RUNNING).delete()
+        _services.delete_closed_runs(queryset)
 
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
@@ -350,9 +349,8 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ) -> HttpResponse | None:
         """Show the confirmation page; act once it is submitted valid. None: go back."""
         action = ACTIONS[kind]
-        running = list(
-            queryset.filter(status=WorkflowStatus.RUNNING).only(*LIST_COLUMNS)[: MAX_BULK + 1]
-        )
+        running_runs = queryset.filter(status=WorkflowStatus.RUNNING)
+        running = list(running_runs.only(*_services.LIST_FIELDS)[: MAX_BULK + 1])
         if not running:
             self.message_user(
                 request,
@@ -409,19 +407,19 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             run_id = str(execution.run_id)
             try:
                 if action.kind == "signal":
-                    _messaging.signal_workflow(
+                    _services.signal_workflow(
                         execution.workflow_id, data["signal_name"], data["args"], run_id=run_id
                     )
                     note = f"Sent signal {data['signal_name']!r} with {pretty_json(data['args'])}"
                 elif action.kind == "cancel":
-                    if not _messaging.cancel_workflow(
+                    if not _services.cancel_workflow(
                         execution.workflow_id, run_id=run_id, reason=reason
                     ):
                         unchanged.append(execution.workflow_id)
                         continue
                     note = f"Requested cancellation: {reason}"
                 else:
-                    _messaging.terminate_workflow(execution.workflow_id, reason, run_id=run_id)
+                    _services.terminate_workflow(execution.workflow_id, reason, run_id=run_id)
                     note = f"Terminated: {reason}"
             except DurableWorkflowsError as exc:
                 errors.append(f"{execution.workflow_id}: {exc}")

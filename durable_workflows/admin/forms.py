@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 
-from .. import _messaging, _registry
+from .. import _json, _registry, _services
 from ..exceptions import DurableWorkflowsError, UnknownWorkflowTypeError
 
 
@@ -26,7 +25,7 @@ class SignalForm(forms.Form):
     """A signal name and its arguments as a JSON array, checked against each target's type.
 
     ``clean()`` encodes the arguments for every workflow type among the targets
-    (``_messaging.prepare_signal``) so that a wrong name, a wrong argument count or
+    (``_services.prepare_signal``) so that a wrong name, a wrong argument count or
     an unstorable value is reported here, before any workflow is signalled.
     """
 
@@ -60,8 +59,8 @@ class SignalForm(forms.Form):
         if not text:
             return []
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
+            value = _json.loads(text)
+        except _json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from exc
         if not isinstance(value, list):
             raise forms.ValidationError(
@@ -76,7 +75,7 @@ class SignalForm(forms.Form):
             return cleaned
         for workflow_type in sorted(self.workflow_types):
             try:
-                _messaging.prepare_signal(workflow_type, name, args)
+                _services.prepare_signal(workflow_type, name, args)
             except DurableWorkflowsError as exc:
                 raise forms.ValidationError(str(exc), code=exc.code) from exc
         return cleaned

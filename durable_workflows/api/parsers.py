@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Mapping
 from typing import IO, Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from .. import _json
 from ..conf import dw_settings
 from .errors import PayloadTooLarge
 
@@ -74,12 +74,8 @@ class BoundedJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         try:
             text = codecs.decode(raw, encoding)
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = _json.loads(text, allow_nan=False)
         except (ValueError, LookupError) as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from None
         _check_storable(data)
         return data
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")

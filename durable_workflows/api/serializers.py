@@ -1,8 +1,13 @@
-"""Request and response shapes. Requests are checked here; meaning is checked by the services."""
+"""Request and response shapes. Requests are checked here; meaning is checked by the services.
+
+Request serializers are only ever given data, never an instance: ``Serializer[None]``.
+Response serializers read fields by name from whatever they are given (a model row, a
+description, a dict): ``Serializer[object]``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from rest_framework import serializers
 
@@ -28,7 +33,7 @@ def _args_field(help_text: str) -> serializers.ListField:
 # --- requests ---------------------------------------------------------------------------------
 
 
-class StartWorkflowRequest(serializers.Serializer):
+class StartWorkflowRequest(serializers.Serializer[None]):
     workflow_type = serializers.CharField(max_length=255, help_text="A registered workflow type.")
     workflow_id = serializers.CharField(max_length=255, help_text="Your id for the workflow.")
     args = _args_field("Arguments of the workflow's run method, in order.")
@@ -55,7 +60,7 @@ class StartWorkflowRequest(serializers.Serializer):
     )
 
 
-class ArgsRequest(serializers.Serializer):
+class ArgsRequest(serializers.Serializer[None]):
     args = _args_field("Arguments of the handler, in order.")
 
 
@@ -70,17 +75,17 @@ class UpdateRequest(ArgsRequest):
     )
 
 
-class ReasonRequest(serializers.Serializer):
+class ReasonRequest(serializers.Serializer[None]):
     reason = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
 
 
-class RunQuery(serializers.Serializer):
+class RunQuery(serializers.Serializer[None]):
     run_id = serializers.UUIDField(
         required=False, help_text="A run of the workflow; the latest run by default."
     )
 
 
-class ListQuery(serializers.Serializer):
+class ListQuery(serializers.Serializer[None]):
     status = serializers.ChoiceField(choices=WorkflowStatus.values, required=False)
     workflow_type = serializers.CharField(max_length=255, required=False)
     task_queue = serializers.CharField(max_length=255, required=False)
@@ -122,7 +127,7 @@ class HistoryQuery(RunQuery):
 # --- responses --------------------------------------------------------------------------------
 
 
-class WorkflowSummary(serializers.Serializer):
+class WorkflowSummary(serializers.Serializer[object]):
     """One run in a listing."""
 
     workflow_id = serializers.CharField()
@@ -137,7 +142,7 @@ class WorkflowSummary(serializers.Serializer):
     search_attributes = serializers.DictField(child=ANY())
 
 
-class PendingActivity(serializers.Serializer):
+class PendingActivity(serializers.Serializer[object]):
     activity_id = serializers.CharField()
     activity_type = serializers.CharField()
     status = serializers.CharField()
@@ -150,7 +155,7 @@ class PendingActivity(serializers.Serializer):
     next_deadline = serializers.DateTimeField(allow_null=True)
 
 
-class PendingTimer(serializers.Serializer):
+class PendingTimer(serializers.Serializer[object]):
     timer_id = serializers.CharField()
     fire_at = serializers.DateTimeField()
 
@@ -169,18 +174,21 @@ class WorkflowDescription(WorkflowSummary):
     pending_timers = PendingTimer(many=True)
 
 
-class Event(serializers.Serializer):
+class _EventLike(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class Event(serializers.Serializer[_EventLike]):
     event_id = serializers.IntegerField()
     event_type = serializers.CharField()
     timestamp = serializers.DateTimeField()
     attributes = serializers.DictField(child=ANY())
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data: dict[str, Any] = instance.to_dict()
-        return data
+    def to_representation(self, instance: _EventLike) -> dict[str, Any]:
+        return instance.to_dict()
 
 
-class History(serializers.Serializer):
+class History(serializers.Serializer[object]):
     workflow_id = serializers.CharField()
     run_id = serializers.UUIDField()
     events = Event(many=True)
@@ -189,21 +197,21 @@ class History(serializers.Serializer):
     )
 
 
-class Result(serializers.Serializer):
+class Result(serializers.Serializer[object]):
     result = serializers.JSONField(allow_null=True)
 
 
-class Accepted(serializers.Serializer):
+class Accepted(serializers.Serializer[object]):
     workflow_id = serializers.CharField()
     run_id = serializers.UUIDField()
 
 
-class ErrorDetail(serializers.Serializer):
+class ErrorDetail(serializers.Serializer[object]):
     code = serializers.CharField(help_text="Stable, machine-readable.")
     message = serializers.CharField()
     field = serializers.CharField(required=False, help_text="The request field at fault.")
     details = serializers.JSONField(required=False, help_text="Every validation error.")
 
 
-class Error(serializers.Serializer):
+class Error(serializers.Serializer[object]):
     error = ErrorDetail()

@@ -25,7 +25,7 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from .. import _messaging, _services, _visibility
+from .. import _services
 from ..common import WorkflowIDReusePolicy
 from ..models import WorkflowExecution
 from . import serializers as s
@@ -102,7 +102,7 @@ class WorkflowListView(mixins.ListModelMixin, generics.GenericAPIView, WorkflowA
     def get_queryset(self) -> Any:
         filters = _valid(s.ListQuery, self.request.query_params)
         search = filters.pop("search", {})
-        return _visibility.list_executions(**filters, search_attributes=search)
+        return _services.list_executions(**filters, search_attributes=search)
 
     @extend_schema(
         tags=[TAG],
@@ -162,7 +162,7 @@ class WorkflowHistoryView(WorkflowAPIView):
     def get(self, request: Request, workflow_id: str) -> Response:
         query = _valid(s.HistoryQuery, request.query_params)
         execution = self.execution(workflow_id)
-        events = _visibility.history_page(
+        events = _services.history_page(
             execution, after_event_id=query["after_event_id"], limit=query["limit"] + 1
         )
         more = len(events) > query["limit"]
@@ -189,7 +189,7 @@ class SignalView(WorkflowAPIView):
     def post(self, request: Request, workflow_id: str, name: str) -> Response:
         args = _valid(s.ArgsRequest, request.data)["args"]
         execution = self.execution(workflow_id)
-        _messaging.signal_workflow(workflow_id, name, args, str(execution.run_id))
+        _services.signal_workflow(workflow_id, name, args, str(execution.run_id))
         return accepted(execution)
 
 
@@ -205,7 +205,7 @@ class QueryView(WorkflowAPIView):
     )
     def post(self, request: Request, workflow_id: str, name: str) -> Response:
         args = _valid(s.ArgsRequest, request.data)["args"]
-        result = _messaging.query_workflow(workflow_id, name, args, self.run_id())
+        result = _services.query_workflow(workflow_id, name, args, self.run_id())
         return Response({"result": result})
 
 
@@ -221,7 +221,7 @@ class UpdateView(WorkflowAPIView):
     )
     def post(self, request: Request, workflow_id: str, name: str) -> Response:
         data = _valid(s.UpdateRequest, request.data)
-        result = _messaging.update_workflow(
+        result = _services.update_workflow(
             workflow_id, name, data["args"], run_id=self.run_id(), timeout=data["timeout"]
         )
         return Response({"result": result})
@@ -240,7 +240,7 @@ class CancelView(WorkflowAPIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         reason = _valid(s.ReasonRequest, request.data)["reason"]
         execution = self.execution(workflow_id)
-        _messaging.cancel_workflow(workflow_id, str(execution.run_id), reason)
+        _services.cancel_workflow(workflow_id, str(execution.run_id), reason)
         return accepted(execution)
 
 
@@ -257,7 +257,7 @@ class TerminateView(WorkflowAPIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         reason = _valid(s.ReasonRequest, request.data)["reason"]
         execution = self.execution(workflow_id)
-        _messaging.terminate_workflow(workflow_id, reason, str(execution.run_id))
+        _services.terminate_workflow(workflow_id, reason, str(execution.run_id))
         return accepted(execution)
 
 

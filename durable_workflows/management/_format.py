@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from .. import _json
 from .._engine import HistoryEvent
-from .._engine.converter import dumps, to_json
-from .._services import WorkflowDescription
+from .._engine.converter import to_json
+from ..common import WorkflowDescription
 
 
 def json_text(value: Any) -> str:
     """Indented JSON of a value, dataclasses and datetimes included."""
-    return json.dumps(to_json(value), indent=2, ensure_ascii=False)
+    return _json.dumps_readable(to_json(value), indent=2)
 
 
 def compact(value: Any, limit: int = 80) -> str:
     """One-line JSON, shortened to ``limit`` characters."""
-    text = dumps(to_json(value))
+    text = _json.dumps(to_json(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -83,7 +83,7 @@ def description_text(d: WorkflowDescription) -> str:
 
 
 def summaries_text(rows: Iterable[Any]) -> str:
-    """A table of runs (model rows as listed by ``_visibility.list_executions``)."""
+    """A table of runs (model rows as listed by ``_services.list_executions``)."""
     return table(
         ["STATUS", "WORKFLOW ID", "TYPE", "TASK QUEUE", "START TIME", "CLOSE TIME"],
         (

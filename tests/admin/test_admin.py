@@ -1,4 +1,4 @@
-"""Issue 5: the Django admin as the workflow UI, through the test client on live data.
+"""The Django admin as the workflow UI, through the test client on live data.
 
 Workflows that need no worker run on a task queue of their own that no worker
 consumes: they stay RUNNING with the history the admin writes to them.

@@ -1,4 +1,4 @@
-"""Issue 5 as a person sees it: the admin in headless Chromium, against real workers.
+"""The admin as a person sees it: in headless Chromium, against real workers.
 
 Screenshots of each step land in test-artifacts/screenshots/.
 """

@@ -167,21 +167,22 @@ class MemoryRun:
 
     def _record(self, command: Command) -> None:
         if isinstance(command, ScheduleActivityTask):
-            start_to_close = command.start_to_close_timeout
-            if start_to_close is None and command.schedule_to_close_timeout is None:
+            options = command.options
+            start_to_close = options.start_to_close_timeout
+            if start_to_close is None and options.schedule_to_close_timeout is None:
                 start_to_close = DEFAULT_START_TO_CLOSE
             event = self.append(
                 EventType.ACTIVITY_TASK_SCHEDULED,
                 {
                     "activity_id": command.activity_id,
                     "activity_type": command.activity_type,
-                    "task_queue": command.task_queue or self.info.task_queue,
+                    "task_queue": options.task_queue or self.info.task_queue,
                     "input": command.input,
                     "start_to_close_timeout": start_to_close,
-                    "schedule_to_close_timeout": command.schedule_to_close_timeout,
-                    "schedule_to_start_timeout": command.schedule_to_start_timeout,
-                    "heartbeat_timeout": command.heartbeat_timeout,
-                    "retry_policy": command.retry_policy or DEFAULT_RETRY_POLICY,
+                    "schedule_to_close_timeout": options.schedule_to_close_timeout,
+                    "schedule_to_start_timeout": options.schedule_to_start_timeout,
+                    "heartbeat_timeout": options.heartbeat_timeout,
+                    "retry_policy": options.retry_policy or DEFAULT_RETRY_POLICY,
                 },
             )
             self._open_activities.add(event.event_id)

@@ -1,4 +1,7 @@
-"""Issue 2: the seeds' guarantees, against PostgreSQL and real worker processes."""
+"""The seeds' guarantees, against PostgreSQL and real worker processes.
+
+Killed workers are in tests/crash.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,6 @@ from tests.testapp.workflows import (
     DeployChangesOrderWorkflow,
     FlakyWorkflow,
     GatherWorkflow,
-    TwoStepWorkflow,
 )
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -132,36 +134,6 @@ def test_two_hundred_workflows_from_four_threads_all_complete_well_formed(unique
         events = handle.fetch_history().events
         assert_well_formed(events)
         assert types_of(events)[-1] == "WorkflowExecutionCompleted"
-
-
-@pytest.mark.crash
-def test_worker_killed_between_two_activities_resumes_without_repeating_the_first(
-    worker_env, pause_dir, unique
-):
-    queue = f"crash-{unique}"
-    doomed = procs.start_worker(worker_env, [queue], f"doomed-{unique}")
-    handle = client.start_workflow(
-        TwoStepWorkflow.run, unique, str(pause_dir), id=f"two-step-{unique}", task_queue=queue
-    )
-    held = Path(pause_dir) / f"{handle.run_id}.held"
-    # A ran and completed; the worker picked up the next workflow task and is inside it.
-    wait_until(held.exists, timeout=30, what="the workflow task after A to be held")
-    assert SideEffect.count(unique, "A") == 1
-    assert SideEffect.count(unique, "B") == 0
-
-    doomed.kill9()
-    (Path(pause_dir) / handle.run_id).unlink()
-    fresh = procs.start_worker(worker_env, [queue], f"fresh-{unique}")
-    try:
-        assert handle.result(timeout=60) == "A done, B done"
-    finally:
-        fresh.stop()
-
-    assert SideEffect.count(unique, "A") == 1
-    assert SideEffect.count(unique, "B") == 1
-    events = handle.fetch_history().events
-    assert_well_formed(events)
-    assert types_of(events).count("ActivityTaskCompleted") == 2
 
 
 def test_status_is_stored_on_the_execution_row(unique):

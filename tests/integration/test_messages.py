@@ -1,4 +1,4 @@
-"""Issue 4: signals, queries, updates, cancellation, termination, signal-with-start."""
+"""Signals, queries, updates, cancellation, termination and signal-with-start, end to end."""
 
 from __future__ import annotations
 

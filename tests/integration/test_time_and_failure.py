@@ -1,23 +1,18 @@
-"""Issue 3, time and failure: timers, timeouts, retries and crashes, on real processes.
+"""Time and failure: timers, timeouts and retries, on real processes (kills: tests/crash).
 
-Every test that kills or blocks a worker gives it a queue of its own, so the session
+Every test that blocks a worker gives it a queue of its own, so the session
 workers (queue "default", which also run the tick) keep ticking for everyone.
 Timing bounds are generous: the machine running these is shared and loaded.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +20,7 @@ from django.db import connection
 from django.db.models import Max, Min
 
 from durable_workflows import Client
-from durable_workflows._engine import EventType, HistoryEvent
+from durable_workflows._engine import EventType
 from durable_workflows.exceptions import (
     ActivityError,
     ApplicationError,
@@ -37,7 +32,17 @@ from durable_workflows.exceptions import (
 from durable_workflows.models import ActivityTask, Timer, TimerStatus, WorkflowExecution
 from durable_workflows.models import HistoryEvent as EventRow
 from tests import procs
-from tests.helpers import assert_well_formed, types_of, wait_until
+from tests.helpers import (
+    TICK_SLACK,
+    assert_well_formed,
+    attempt_times,
+    closed,
+    events_of,
+    only,
+    types_of,
+    wait_until,
+)
+from tests.procs import worker_pool
 from tests.testapp.models import SideEffect
 from tests.testapp.time_workflows import (
     ConditionOrTimeoutWorkflow,
@@ -45,50 +50,13 @@ from tests.testapp.time_workflows import (
     RunActivityWorkflow,
     SleepUntilWorkflow,
 )
-from tests.testapp.workflows import GatherWorkflow
 
 pytestmark = pytest.mark.usefixtures("workers")
 
 client = Client()
 
-#: How late a tick-driven action may be on this shared machine: one 1 s tick, plus slack.
-TICK_SLACK = timedelta(seconds=2.5)
-
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def worker_pool(env: dict[str, str], queue: str, name: str, count: int = 1) -> Iterator[list]:
-    started = [procs.start_worker(env, [queue], f"{name}-{n}") for n in range(count)]
-    try:
-        yield started
-    finally:
-        for process in started:
-            process.stop()
-
-
-@pytest.fixture
-def doomed(worker_env, unique) -> Iterator[procs.Process]:
-    """A worker on the test's own queue ``q-<unique>``, to be killed; stopped if it was not."""
-    process = procs.start_worker(worker_env, [f"q-{unique}"], f"doomed-{unique}")
-    yield process
-    process.stop()
-
-
-def events_of(handle) -> list[HistoryEvent]:
-    return handle.fetch_history().events
-
-
-def only(events: list[HistoryEvent], event_type: EventType) -> HistoryEvent:
-    found = [e for e in events if e.event_type is event_type]
-    assert len(found) == 1, f"expected one {event_type.value}, got {types_of(events)}"
-    return found[0]
-
-
-def attempt_times(key: str, name: str) -> list[datetime]:
-    rows = SideEffect.objects.filter(key=key, name=name).order_by("attempt")
-    return [row.created for row in rows]
 
 
 def failure_cause(handle) -> tuple[ActivityError, BaseException | None]:
@@ -101,78 +69,6 @@ def failure_cause(handle) -> tuple[ActivityError, BaseException | None]:
 
 def logs(processes: list) -> str:
     return "".join(process.log() for process in processes)
-
-
-# --- seed 000, scenario 2: the activity worker crashes --------------------------------------------
-
-
-@pytest.mark.crash
-def test_activity_worker_killed_mid_attempt_is_timed_out_and_another_worker_completes_it(
-    worker_env, pause_dir, unique, doomed
-):
-    queue = f"q-{unique}"
-    gates = Path(pause_dir) / f"gates-{unique}"
-    gates.mkdir()
-    (gates / "release-2").touch()  # attempt 2 runs straight through; attempt 1 blocks
-    handle = client.start_workflow(
-        RunActivityWorkflow.run,
-        "gated_attempt",
-        [unique, str(gates)],
-        {"task_queue": queue, "start_to_close": 3, "retry": {"initial_interval": 0.5}},
-        id=f"crash-activity-{unique}",
-        task_queue=queue,
-    )
-    wait_until(lambda: SideEffect.count(unique, "started") == 1, what="attempt 1 to start")
-    doomed.kill9()
-
-    with worker_pool(worker_env, queue, f"survivor-{unique}"):
-        assert handle.result(timeout=60) == "attempt-2"
-
-    events = events_of(handle)
-    assert_well_formed(events)
-    completed = only(events, EventType.ACTIVITY_TASK_COMPLETED)
-    started = only(events, EventType.ACTIVITY_TASK_STARTED)
-    assert completed.attributes["attempt"] == started.attributes["attempt"] == 2
-    assert started.attributes["last_failure"]["timeout_type"] == "START_TO_CLOSE"
-    assert SideEffect.count(unique, "finished") == 1  # attempt 1 never finished
-    first, second = attempt_times(unique, "started")
-    # Retried because start-to-close (3 s) passed, not sooner; then promptly (+0.5 s backoff).
-    assert timedelta(seconds=3) <= second - first <= timedelta(seconds=3.5) + TICK_SLACK * 2
-
-
-# --- seed 000, scenario 4: the long sleep ---------------------------------------------------------
-
-
-@pytest.mark.crash
-def test_sleeping_workflow_survives_its_worker_killed_and_wakes_within_a_tick(
-    worker_env, unique, doomed
-):
-    queue = f"q-{unique}"
-    handle = client.start_workflow(NapWorkflow.run, 5.0, id=f"nap-{unique}", task_queue=queue)
-    # The timer is a row, and the worker holds the countdown message that would fire it.
-    wait_until(
-        lambda: Timer.objects.filter(execution__run_id=handle.run_id).exists(),
-        what="the timer row",
-    )
-    wait_until(
-        lambda: "durable_workflows.fire_timer[" in doomed.log(), what="the countdown message"
-    )
-    doomed.kill9()
-
-    with worker_pool(worker_env, queue, f"fresh-{unique}") as (fresh,):
-        woke_at = handle.result(timeout=30)
-        fresh_log = fresh.log()
-
-    events = events_of(handle)
-    assert_well_formed(events)
-    timer_started = only(events, EventType.TIMER_STARTED)
-    timer_fired = only(events, EventType.TIMER_FIRED)
-    due = timer_started.timestamp + timedelta(seconds=5)
-    print(f"timer fired {(timer_fired.timestamp - due).total_seconds():.2f} s after due")
-    # Fired by the tick (the countdown message died with the worker), within a tick of due.
-    assert "durable_workflows.fire_timer[" not in fresh_log
-    assert due <= timer_fired.timestamp <= due + TICK_SLACK
-    assert woke_at == pytest.approx(timer_fired.timestamp.timestamp(), abs=0.5)
 
 
 def rss_kib(pid: int) -> int:
@@ -214,12 +110,6 @@ def sleeping(prefix: str) -> int:
 def timers_started(prefix: str) -> int:
     return EventRow.objects.filter(
         execution__workflow_id__startswith=f"{prefix}-", event_type="TimerStarted"
-    ).count()
-
-
-def closed(prefix: str) -> int:
-    return WorkflowExecution.objects.filter(
-        workflow_id__startswith=f"{prefix}-", status="COMPLETED"
     ).count()
 
 
@@ -265,165 +155,7 @@ def test_two_thousand_sleeping_workflows_cost_rows_not_worker_memory(worker_env,
     assert Timer.objects.filter(execution__in=runs, status=TimerStatus.FIRED).count() == 2000
 
 
-# --- the broker restarted mid-flight --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrivateRedis:
-    """A throwaway redis-server (no persistence): stopping it loses every message."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import redis
-
-        wait_until(lambda: self._ping(redis), timeout=10, what="redis-server to accept")
-
-    def _ping(self, redis) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url).ping())
-        except redis.ConnectionError:
-            return False
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-START_100 = """
-import django, sys
-django.setup()
-from durable_workflows import Client
-from tests.testapp.time_workflows import StepsWorkflow
-client = Client()
-prefix, queue = sys.argv[1], sys.argv[2]
-for i in range(100):
-    client.start_workflow(StepsWorkflow.run, f"{prefix}-{i}", 3, 1.0,
-                          id=f"{prefix}-{i}", task_queue=queue)
-"""
-
-
-@contextlib.contextmanager
-def suspended(process: procs.Process) -> Iterator[None]:
-    os.killpg(process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGCONT)
-
-
-@pytest.mark.crash
-def test_broker_restarted_mid_flight_loses_nothing_and_duplicates_nothing(worker_env, beat, unique):
-    queue = f"q-{unique}"
-    broker = PrivateRedis(free_port())
-    broker.start()
-    # A cluster of its own: workers for the queue and for its ticks, and a beat, all on
-    # the private broker (the shared one is not ours to restart). The session beat is
-    # paused meanwhile: its ticks would resend this cluster's hints to the other broker.
-    env = {**worker_env, "CELERY_BROKER_URL": broker.url}
-    prefix = f"flight-{unique}"
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(broker.kill)
-        cleanup.enter_context(suspended(beat))
-        for process in (
-            procs.start_worker(env, [queue], f"flight-{unique}", concurrency=2),
-            procs.start_worker(env, ["default"], f"flight-ticks-{unique}"),
-            procs.start_beat(env, f"flight-beat-{unique}"),
-        ):
-            cleanup.callback(process.stop)
-        # Started by a process whose hints go to the private broker.
-        subprocess.run(
-            [sys.executable, "-c", START_100, prefix, queue], env=env, check=True, timeout=120
-        )
-        wait_until(
-            lambda: SideEffect.objects.filter(key__startswith=prefix, name="step-0").count() >= 30,
-            timeout=60,
-            what="30 workflows to be under way",
-        )
-        broker.kill()  # every queued message, countdown and unacked delivery is gone
-        in_flight = WorkflowExecution.objects.filter(
-            workflow_id__startswith=prefix, status="RUNNING"
-        ).count()
-        time.sleep(2)
-        broker.start()
-        wait_until(
-            lambda: closed(prefix) == 100,
-            timeout=120,
-            what="all 100 workflows to complete after the broker restart",
-        )
-
-    print(f"{in_flight} of 100 workflows were running when the broker died")
-    assert in_flight >= 10
-    for execution in WorkflowExecution.objects.filter(workflow_id__startswith=prefix):
-        events = client.get_workflow_handle(execution.workflow_id).fetch_history().events
-        assert_well_formed(events)
-        kinds = types_of(events)
-        assert kinds.count("ActivityTaskCompleted") == 3
-        fired = [e.attributes["timer_id"] for e in events if e.event_type is EventType.TIMER_FIRED]
-        assert len(fired) == len(set(fired)) == 3
-        assert kinds[-1] == "WorkflowExecutionCompleted"
-        assert execution.result == 3
-
-
 # --- heartbeats -----------------------------------------------------------------------------------
-
-
-@pytest.mark.crash
-def test_heartbeating_activity_killed_at_sixty_percent_resumes_from_its_last_heartbeat(
-    worker_env, unique, doomed
-):
-    queue = f"q-{unique}"
-    handle = client.start_workflow(
-        RunActivityWorkflow.run,
-        "resumable_count",
-        [unique, 20, 0.3],
-        {
-            "task_queue": queue,
-            "start_to_close": 60,
-            "heartbeat": 2,
-            "retry": {"initial_interval": 0.5},
-        },
-        id=f"resume-{unique}",
-        task_queue=queue,
-    )
-
-    def progress() -> int:
-        row = ActivityTask.objects.filter(execution__run_id=handle.run_id).first()
-        return int(row.heartbeat_details[0]) if row and row.heartbeat_details else -1
-
-    wait_until(lambda: progress() >= 11, timeout=30, what="60% of the steps heartbeated")
-    doomed.kill9()
-    killed_at = time.time()
-    last_heartbeat = progress()
-
-    with worker_pool(worker_env, queue, f"fresh-{unique}"):
-        assert handle.result(timeout=60) == [2, last_heartbeat + 1]
-
-    steps = SideEffect.objects.filter(key=unique, name__startswith="step-")
-    first_attempt = sorted(int(s.name[5:]) for s in steps.filter(attempt=1))
-    second_attempt = sorted(int(s.name[5:]) for s in steps.filter(attempt=2))
-    assert first_attempt[: last_heartbeat + 1] == list(range(last_heartbeat + 1))
-    assert second_attempt == list(range(last_heartbeat + 1, 20))  # resumed, nothing redone
-    started = only(events_of(handle), EventType.ACTIVITY_TASK_STARTED)
-    assert started.attributes["last_failure"]["timeout_type"] == "HEARTBEAT"
-    # Noticed by the heartbeat timeout (2 s), far sooner than start-to-close (60 s) would.
-    resumed = SideEffect.objects.get(key=unique, name__startswith="resumed-at-", attempt=2)
-    assert resumed.created.timestamp() - killed_at < 2 + 0.5 + 2 * TICK_SLACK.total_seconds()
 
 
 def test_activity_heartbeating_more_often_than_its_timeout_is_never_timed_out(unique):
@@ -746,47 +478,3 @@ def test_timers_fire_exactly_once_with_two_beats_and_two_tick_loops_racing(worke
         fired = [e.attributes["timer_id"] for e in events if e.event_type is EventType.TIMER_FIRED]
         assert len(started) == 4
         assert sorted(fired) == sorted(started)  # each timer fired exactly once
-
-
-# --- a database connection killed mid-task --------------------------------------------------------
-
-
-@pytest.mark.crash
-def test_database_connection_killed_inside_a_workflow_task_leaves_nothing_half_written(
-    worker_env, pause_dir, unique
-):
-    queue = f"q-{unique}"
-    handle = client.start_workflow(
-        GatherWorkflow.run, unique, 3, id=f"pgkill-{unique}", task_queue=queue
-    )
-    execution_pk = WorkflowExecution.objects.get(run_id=handle.run_id).pk
-    pause = Path(pause_dir) / f"insert-{execution_pk}"
-    pause.touch()
-    with worker_pool(worker_env, queue, f"pgkill-{unique}") as (worker,):
-        held = Path(f"{pause}.held")
-        wait_until(held.exists, timeout=30, what="the workflow task to hold inside its transaction")
-        backend_pid = int(held.read_text())
-        # The events are inserted, not committed; the run's row is locked by that backend.
-        assert types_of(events_of(handle)) == ["WorkflowExecutionStarted"]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
-            assert cursor.fetchone()[0] is True
-        pause.unlink()
-
-        assert handle.result(timeout=60) == [f"step-{i} done" for i in range(3)]
-        # The task that lost its connection failed; the tick's redrive ran it again.
-        assert "terminating connection due to administrator command" in worker.log()
-
-    events = events_of(handle)
-    assert_well_formed(events)
-    assert types_of(events)[:5] == [
-        "WorkflowExecutionStarted",
-        "WorkflowTaskCompleted",
-        "ActivityTaskScheduled",
-        "ActivityTaskScheduled",
-        "ActivityTaskScheduled",
-    ]
-    assert types_of(events).count("ActivityTaskScheduled") == 3
-    assert ActivityTask.objects.filter(execution__run_id=handle.run_id).count() == 3
-    for i in range(3):
-        assert SideEffect.count(unique, f"step-{i}") == 1

@@ -58,17 +58,19 @@ def install() -> None:
 
 
 def _hold_continued_workflow_tasks(hold: Any) -> None:
-    # The one place where a workflow task starts without a Celery message of its own.
-    from durable_workflows import _worker
+    # The one place where a workflow task starts without a Celery message of its own:
+    # continue_here(), called by the activity worker and the timer task.
+    from durable_workflows import _activity_worker, _worker, tasks
 
     continue_here = _worker.continue_here
 
-    def held_continue_here(collected: list[tuple[str, str]], **kwargs: Any) -> None:
-        for run_id, _queue in collected:
-            hold(run_id)
-        continue_here(collected, **kwargs)
+    def held_continue_here(task: Any, **kwargs: Any) -> None:
+        if task is not None:
+            hold(task.run_id)
+        continue_here(task, **kwargs)
 
-    _worker.continue_here = held_continue_here
+    for module in (_worker, _activity_worker, tasks):
+        module.continue_here = held_continue_here  # type: ignore[attr-defined]
 
 
 def _hold_after_history_insert(pause_dir: Path) -> None:

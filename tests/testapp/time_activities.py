@@ -1,4 +1,4 @@
-"""Activities for issue 3 (time and failure). Each records what it did as SideEffect rows.
+"""Activities for the time, failure and crash tests. Each records what it did as SideEffect rows.
 
 ``SideEffect.created`` is stamped by the worker process when a row is written, so a
 test reads attempt start times, steps and heartbeats from any process.

@@ -1,4 +1,4 @@
-"""Workflows for issue 3 (time and failure): timers, timeouts, retries and crashes."""
+"""Workflows for the time, failure and crash tests: timers, timeouts, retries."""
 
 import asyncio
 from datetime import timedelta

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from ... import _messaging, _services, _visibility
+from ... import _json, _services
 from ...client import WorkflowHistory
 from ...common import WorkflowIDReusePolicy
 from ...exceptions import DurableWorkflowsError
@@ -49,7 +48,7 @@ def usage_error(message: str) -> CommandError:
 def json_args(text: str, option: str = "--input") -> list[Any]:
     """The arguments of a call, given as one JSON array."""
     try:
-        value = json.loads(text)
+        value = _json.loads(text)
     except ValueError as exc:
         raise usage_error(f"{option} is not valid JSON ({exc}): {text!r}") from None
     if not isinstance(value, list):
@@ -68,7 +67,7 @@ def key_values(pairs: list[str], option: str, *, as_json: bool) -> dict[str, Any
             raise usage_error(f"{option} takes KEY=VALUE, got {pair!r}.")
         if as_json:
             try:
-                out[key] = json.loads(value)
+                out[key] = _json.loads(value)
             except ValueError:
                 out[key] = value  # a bare word is a string
         else:
@@ -98,12 +97,13 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        common = argparse.ArgumentParser(add_help=False)
+        # Parents of the subcommands; they are never parsed themselves.
+        common = CommandParser(add_help=False)
         common.add_argument("--json", action="store_true", help="Print JSON.")
-        run = argparse.ArgumentParser(add_help=False, parents=[common])
+        run = CommandParser(add_help=False, parents=[common])
         run.add_argument("workflow_id")
         run.add_argument("--run-id", help="A run of the workflow; the latest by default.")
-        call = argparse.ArgumentParser(add_help=False, parents=[run])
+        call = CommandParser(add_help=False, parents=[run])
         call.add_argument("name", help="The handler's name.")
         call.add_argument("--input", default="[]", help="Arguments as a JSON array.")
 
@@ -194,15 +194,15 @@ class Command(BaseCommand):
     def list(self, o: dict[str, Any]) -> None:
         if o["limit"] < 1:
             raise usage_error("--limit must be at least 1.")
-        rows = _visibility.list_executions(
+        matching = _services.list_executions(
             status=o["status"],
             workflow_type=o["workflow_type"],
             task_queue=o["task_queue"],
             started_after=moment(o["started_after"], "--started-after"),
             started_before=moment(o["started_before"], "--started-before"),
             search_attributes=key_values(o["search"], "--search", as_json=False),
-        )[: o["limit"]]
-        rows = list(rows)
+        )
+        rows = list(matching[: o["limit"]])
         text = _format.summaries_text(rows) if rows else "No workflows match."
         self.out(o, text, [_format.summary_dict(r) for r in rows])
 
@@ -222,14 +222,14 @@ class Command(BaseCommand):
     def signal(self, o: dict[str, Any]) -> None:
         args = json_args(o["input"])
         execution = self.target(o)
-        _messaging.signal_workflow(execution.workflow_id, o["name"], args, str(execution.run_id))
+        _services.signal_workflow(execution.workflow_id, o["name"], args, str(execution.run_id))
         text = f"Signal {o['name']!r} sent to {execution.workflow_id!r} (run {execution.run_id})."
         self.out(o, text, self.ack(execution, signal=o["name"]))
 
     def query(self, o: dict[str, Any]) -> None:
         args = json_args(o["input"])
         execution = self.target(o)
-        result = _messaging.query_workflow(
+        result = _services.query_workflow(
             execution.workflow_id, o["name"], args, str(execution.run_id)
         )
         self.out(o, _format.json_text(result), {"result": result})
@@ -239,7 +239,7 @@ class Command(BaseCommand):
         if o["timeout"] <= 0:
             raise usage_error("--timeout must be a positive number of seconds.")
         execution = self.target(o)
-        result = _messaging.update_workflow(
+        result = _services.update_workflow(
             execution.workflow_id,
             o["name"],
             args,
@@ -250,7 +250,7 @@ class Command(BaseCommand):
 
     def cancel(self, o: dict[str, Any]) -> None:
         execution = self.target(o)
-        new = _messaging.cancel_workflow(execution.workflow_id, str(execution.run_id), o["reason"])
+        new = _services.cancel_workflow(execution.workflow_id, str(execution.run_id), o["reason"])
         text = (
             f"Cancellation {'requested' if new else 'was already requested'} for "
             f"{execution.workflow_id!r} (run {execution.run_id})."
@@ -259,7 +259,7 @@ class Command(BaseCommand):
 
     def terminate(self, o: dict[str, Any]) -> None:
         execution = self.target(o)
-        _messaging.terminate_workflow(execution.workflow_id, o["reason"], str(execution.run_id))
+        _services.terminate_workflow(execution.workflow_id, o["reason"], str(execution.run_id))
         text = f"Terminated {execution.workflow_id!r} (run {execution.run_id})."
         self.out(o, text, self.ack(execution))
 

@@ -1,4 +1,4 @@
-"""Use cases shared by the client, the admin, the API and the management command.
+"""Runs: start, find, describe, list, read history, wait for and read outcomes, delete.
 
 Everything is validated before anything is written: an unknown workflow type,
 wrong arguments or an unstorable payload raise before the transaction starts.
@@ -7,51 +7,42 @@ wrong arguments or an unstorable payload raise before the transaction starts.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
-from . import _clock, _registry, _store
-from ._engine import HistoryEvent, WorkflowDefinition, exception_from_failure
-from ._engine.converter import Signature, to_json
-from .common import WorkflowIDReusePolicy
-from .conf import dw_settings
-from .exceptions import (
+from .. import _clock, _dispatch, _registry, _store
+from .._engine import HistoryEvent, WorkflowDefinition, exception_from_failure
+from .._engine.converter import to_json
+from ..common import (
+    PendingActivity,
+    PendingTimer,
+    WorkflowDescription,
+    WorkflowIDReusePolicy,
+    WorkflowSummary,
+)
+from ..conf import dw_settings
+from ..exceptions import (
     InvalidArgumentError,
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
     WorkflowNotFoundError,
+    WorkflowResultTimeoutError,
 )
-from .models import ActivityTask, Timer, TimerStatus, WorkflowExecution, WorkflowStatus
-
-
-def _check_identifier(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(f"{what} must be a non-empty string, got {value!r}.")
-    if len(value) > 255:
-        raise InvalidArgumentError(f"{what} is {len(value)} characters long; the limit is 255.")
-    return value
-
-
-def check_decodable(signature: Signature, payloads: list[Any], what: str) -> None:
-    """Refuse arguments that are valid JSON but cannot become the parameters' types.
-
-    Accepted, they would fail every replay of the run (or of the signal) later; refused,
-    the caller hears why now.
-
-    Raises:
-        InvalidArgumentError: ``"abc"`` for an ``int``, a dict missing a dataclass field, ...
-    """
-    try:
-        signature.decode_args(payloads)
-    except InvalidArgumentError:
-        raise
-    except Exception as exc:
-        raise InvalidArgumentError(
-            f"The arguments of {what} do not fit its parameter types: {exc}"
-        ) from exc
+from ..models import (
+    ActivityStatus,
+    ActivityTask,
+    Timer,
+    TimerStatus,
+    WorkflowExecution,
+    WorkflowStatus,
+)
+from .arguments import check_decodable, check_identifier
+from .visibility import SUMMARY_FIELDS, list_executions
 
 
 def start_workflow(
@@ -72,8 +63,8 @@ def start_workflow(
     the signal goes to the running run of ``workflow_id`` if there is one, else
     to a new run started atomically with it.
     """
-    _check_identifier(workflow_id, "The workflow id")
-    queue = _check_identifier(task_queue or dw_settings.DEFAULT_TASK_QUEUE, "The task queue")
+    check_identifier(workflow_id, "The workflow id")
+    queue = check_identifier(task_queue or dw_settings.DEFAULT_TASK_QUEUE, "The task queue")
     if execution_timeout is not None and execution_timeout <= timedelta(0):
         raise InvalidArgumentError("execution_timeout must be positive.")
     payloads = definition.run_signature.encode_args(args, dw_settings.MAX_PAYLOAD_BYTES)
@@ -132,52 +123,10 @@ def get_execution(workflow_id: str, run_id: str | None = None) -> WorkflowExecut
     return execution
 
 
-@dataclass(frozen=True)
-class PendingActivity:
-    activity_id: str
-    activity_type: str
-    status: str
-    attempt: int
-    scheduled_time: datetime
-    started_time: datetime | None
-    last_failure: dict[str, Any] | None
-    heartbeat_details: list[Any] | None
-    last_heartbeat_time: datetime | None
-    next_deadline: datetime | None
-
-
-@dataclass(frozen=True)
-class PendingTimer:
-    timer_id: str
-    fire_at: datetime
-
-
-@dataclass(frozen=True)
-class WorkflowDescription:
-    """What ``handle.describe()`` returns."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    task_queue: str
-    status: str
-    start_time: datetime
-    close_time: datetime | None
-    execution_timeout: float | None
-    history_length: int
-    input: list[Any]
-    result: Any
-    failure: dict[str, Any] | None
-    task_failure: dict[str, Any] | None
-    search_attributes: dict[str, Any]
-    memo: dict[str, Any]
-    pending_activities: list[PendingActivity] = field(default_factory=list)
-    pending_timers: list[PendingTimer] = field(default_factory=list)
-
-
 def describe(execution: WorkflowExecution) -> WorkflowDescription:
+    """Everything about one run, with its pending activities and timers."""
     activities = ActivityTask.objects.filter(
-        execution=execution, status__in=["SCHEDULED", "STARTED"]
+        execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
     ).order_by("scheduled_event_id")
     timers = Timer.objects.filter(execution=execution, status=TimerStatus.PENDING).order_by(
         "fire_at"
@@ -218,7 +167,41 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
 
 
 def history(execution: WorkflowExecution) -> list[HistoryEvent]:
+    """Every event of the run, in order."""
     return _store.load_history(execution)
+
+
+def list_runs(
+    *,
+    status: str | None = None,
+    workflow_type: str | None = None,
+    search_attributes: Mapping[str, Any] | None = None,
+    limit: int = 100,
+) -> list[WorkflowSummary]:
+    """The newest runs matching the filters: one query, no payload columns read.
+
+    Search attributes are compared as text (see :func:`list_executions`).
+    """
+    text_filters = {key: _as_text(value) for key, value in (search_attributes or {}).items()}
+    rows = list_executions(
+        status=status, workflow_type=workflow_type, search_attributes=text_filters
+    )[:limit]
+    return [_summary(row) for row in rows]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _summary(execution: WorkflowExecution) -> WorkflowSummary:
+    return WorkflowSummary(**{name: getattr(execution, name) for name in SUMMARY_FIELDS})
+
+
+def delete_closed_runs(runs: QuerySet[WorkflowExecution]) -> int:
+    """Delete the closed runs among ``runs``, with their history; running ones are kept."""
+    return _store.delete_closed_runs(runs)
 
 
 @dataclass(frozen=True)
@@ -228,6 +211,22 @@ class Outcome:
     status: str
     result: Any
     failure: dict[str, Any] | None
+
+
+def wait_for_outcome(execution: WorkflowExecution, timeout: float | None) -> Outcome:
+    """Wait for the run to close.
+
+    Raises:
+        WorkflowResultTimeoutError: still running after ``timeout`` seconds.
+    """
+    outcome = _dispatch.wait_for(
+        f"closed:{execution.run_id}", lambda: outcome_if_closed(execution.pk), timeout
+    )
+    if outcome is None:
+        raise WorkflowResultTimeoutError(
+            f"Workflow {execution.workflow_id!r} is still running after {timeout} s."
+        )
+    return outcome
 
 
 def outcome_if_closed(pk: int) -> Outcome | None:

@@ -1,5 +1,5 @@
 """Reading many runs and long histories: the listing filters and history pages shared by
-the API, the management command and (if it wants them) the admin.
+the client, the API, the management command and the admin.
 
 Temporal calls this "visibility". Listing never loads payload columns (input, result,
 failure, memo), so a page of runs costs one query whatever the payloads weigh.
@@ -9,31 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
 
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTextTransform
 
-from ._engine import HistoryEvent
-from ._store.history import to_engine_event
-from .exceptions import InvalidArgumentError
-from .models import HistoryEvent as HistoryEventRow
-from .models import WorkflowExecution, WorkflowStatus
+from .._engine import HistoryEvent
+from .._store import to_engine_event
+from ..common import WorkflowSummary
+from ..exceptions import InvalidArgumentError
+from ..models import HistoryEvent as HistoryEventRow
+from ..models import WorkflowExecution, WorkflowStatus
 
-#: Columns a listing shows; the payload columns are left in the database.
-LIST_FIELDS = (
-    "id",
-    "workflow_id",
-    "run_id",
-    "workflow_type",
-    "task_queue",
-    "status",
-    "start_time",
-    "close_time",
-    "execution_timeout",
-    "history_length",
-    "search_attributes",
-)
+#: What a listing tells of a run (a :class:`WorkflowSummary`); payloads stay in the database.
+SUMMARY_FIELDS = tuple(field.name for field in fields(WorkflowSummary))
+
+#: The columns a listing reads: the summary's and the primary key.
+LIST_FIELDS = ("id", *SUMMARY_FIELDS)
 
 #: Search attribute names a filter may use: letters, digits, ``_`` and ``-``.
 SEARCH_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")

@@ -12,10 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
-
-from . import _clock, _notify, _registry, _store
-from ._engine import (
+from .. import _clock, _dispatch, _registry, _store
+from .._engine import (
     HandlerDefinition,
     WorkflowDefinition,
     exception_from_failure,
@@ -23,71 +21,23 @@ from ._engine import (
     replay_for_query,
     to_json,
 )
-from ._engine.converter import check_size
-from ._engine.definitions import HANDLER_MARK
-from ._engine.instance import ReadOnlyViolationError, WorkflowInstance
-from ._services import check_decodable, get_execution
-from ._worker import forbid_database_access, workflow_info
-from .conf import dw_settings
-from .exceptions import (
+from .._engine.instance import ReadOnlyViolationError, WorkflowInstance
+from .._replaying import forbid_database_access, workflow_info
+from ..conf import dw_settings
+from ..exceptions import (
     ApplicationError,
     FailureError,
     NondeterminismError,
-    UnknownHandlerError,
     UnknownWorkflowTypeError,
     WorkflowClosedError,
     WorkflowQueryFailedError,
     WorkflowResultTimeoutError,
     WorkflowUpdateFailedError,
 )
-from .models import WorkflowExecution
-
-
-def handler_name(target: Any, kind: str) -> str:
-    """The registered name of a handler given as a method or a string."""
-    if isinstance(target, str):
-        return target
-    handler: HandlerDefinition | None = getattr(target, HANDLER_MARK, None)
-    if handler is None:
-        raise UnknownHandlerError(
-            f"{target!r} is not a @workflow.{kind} method; pass the method or its name.",
-            kind=kind,
-            name=repr(target),
-        )
-    if handler.kind != kind:
-        raise UnknownHandlerError(
-            f"{handler.name!r} is a {handler.kind} handler, not a {kind} handler.",
-            kind=kind,
-            name=handler.name,
-        )
-    return handler.name
-
-
-def find_handler(definition: WorkflowDefinition, kind: str, name: str) -> HandlerDefinition:
-    handler = definition.handler(kind, name)
-    if handler is None:
-        known = ", ".join(sorted(definition.handlers_of(kind))) or "none"
-        raise UnknownHandlerError(
-            f"Workflow type {definition.name!r} has no {kind} named {name!r}. "
-            f"Its {kind}s: {known}.",
-            kind=kind,
-            name=name,
-        )
-    return handler
-
-
-def _encode_for(
-    definition: WorkflowDefinition | None, kind: str, name: str, args: list[Any]
-) -> tuple[HandlerDefinition | None, list[Any]]:
-    """Check the handler and its arguments (when the type is known here) and encode them."""
-    if definition is None:
-        payloads = [to_json(a) for a in args]
-        check_size(payloads, dw_settings.MAX_PAYLOAD_BYTES, f"The arguments of {kind} {name!r}")
-        return None, payloads
-    handler = find_handler(definition, kind, name)
-    payloads = handler.signature.encode_args(args, dw_settings.MAX_PAYLOAD_BYTES)
-    check_decodable(handler.signature, payloads, f"{kind} {name!r}")
-    return handler, payloads
+from ..models import WorkflowExecution
+from .arguments import encode_handler_args, handler_name
+from .locking import locked_run
+from .runs import get_execution
 
 
 def _known_definition(workflow_type: str) -> WorkflowDefinition | None:
@@ -102,7 +52,7 @@ def _known_definition(workflow_type: str) -> WorkflowDefinition | None:
 
 def prepare_signal(workflow_type: str, signal: Any, args: list[Any]) -> tuple[str, list[Any]]:
     name = handler_name(signal, "signal")
-    _, payloads = _encode_for(_known_definition(workflow_type), "signal", name, args)
+    _, payloads = encode_handler_args(_known_definition(workflow_type), "signal", name, args)
     return name, payloads
 
 
@@ -118,9 +68,7 @@ def signal_workflow(
     execution = get_execution(workflow_id, run_id)
     _store.require_running(execution, "signal")
     name, payloads = prepare_signal(execution.workflow_type, signal, args)
-    with transaction.atomic():
-        locked = _store.lock_execution(pk=execution.pk)
-        assert locked is not None
+    with locked_run(execution) as locked:
         _store.append_signal(locked, name, payloads, _clock.now())
 
 
@@ -164,7 +112,7 @@ def query_workflow(workflow_id: str, query: Any, args: list[Any], run_id: str | 
     execution = get_execution(workflow_id, run_id)
     definition = _registry.get_workflow(execution.workflow_type)
     name = handler_name(query, "query")
-    handler, payloads = _encode_for(definition, "query", name, args)
+    handler, payloads = encode_handler_args(definition, "query", name, args)
     assert handler is not None
     decoded = handler.signature.decode_args(payloads)
     try:
@@ -215,12 +163,10 @@ def update_workflow(
     _store.require_running(execution, "send an update to")
     definition = _registry.get_workflow(execution.workflow_type)
     name = handler_name(update, "update")
-    handler, payloads = _encode_for(definition, "update", name, args)
+    handler, payloads = encode_handler_args(definition, "update", name, args)
     assert handler is not None
     update_id = update_id or str(uuid.uuid4())
-    with transaction.atomic():
-        locked = _store.lock_execution(pk=execution.pk)
-        assert locked is not None
+    with locked_run(execution) as locked:
         _store.require_running(locked, f"send update {name!r} to")
         if handler.validator is not None:
             _validate(locked, definition, handler, payloads)
@@ -234,7 +180,7 @@ def update_workflow(
             return {"closed": True}
         return None
 
-    outcome = _notify.wait_for(
+    outcome = _dispatch.wait_for(
         [f"update:{update_id}", f"closed:{execution.run_id}"], check, timeout
     )
     if outcome is None:
@@ -286,19 +232,13 @@ def cancel_workflow(workflow_id: str, run_id: str | None = None, reason: str = "
 
     Returns False when cancellation had already been requested.
     """
-    execution = get_execution(workflow_id, run_id)
-    with transaction.atomic():
-        locked = _store.lock_execution(pk=execution.pk)
-        assert locked is not None
+    with locked_run(get_execution(workflow_id, run_id)) as locked:
         return _store.request_cancel(locked, reason, _clock.now())
 
 
 def terminate_workflow(workflow_id: str, reason: str = "", run_id: str | None = None) -> None:
     """Close the run as TERMINATED now, running no workflow code."""
-    execution = get_execution(workflow_id, run_id)
-    with transaction.atomic():
-        locked = _store.lock_execution(pk=execution.pk)
-        assert locked is not None
+    with locked_run(get_execution(workflow_id, run_id)) as locked:
         _store.terminate(locked, reason, _clock.now())
 
 

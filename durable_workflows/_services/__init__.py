@@ -1,0 +1,62 @@
+"""The use cases shared by the client, the admin, the API, the CLI and the schedules.
+
+``runs``: start, find, describe, list, read history, wait for outcomes, delete.
+``messages``: signal, query, update, cancel, terminate. ``visibility``: the listing
+query and history pages. ``arguments``: checks made before anything is written.
+Adapters call these; they never write through the store themselves.
+"""
+
+from .arguments import check_decodable, check_identifier, handler_name
+from .locking import locked_run
+from .messages import (
+    cancel_workflow,
+    decode_handler_result,
+    prepare_signal,
+    query_workflow,
+    signal_workflow,
+    terminate_workflow,
+    update_workflow,
+)
+from .runs import (
+    Outcome,
+    delete_closed_runs,
+    describe,
+    get_execution,
+    history,
+    list_runs,
+    outcome_if_closed,
+    raise_for_outcome,
+    resolve_definition,
+    start_workflow,
+    wait_for_outcome,
+)
+from .visibility import LIST_FIELDS, SUMMARY_FIELDS, history_page, list_executions
+
+__all__ = [
+    "LIST_FIELDS",
+    "SUMMARY_FIELDS",
+    "Outcome",
+    "cancel_workflow",
+    "check_decodable",
+    "check_identifier",
+    "decode_handler_result",
+    "delete_closed_runs",
+    "describe",
+    "get_execution",
+    "handler_name",
+    "history",
+    "history_page",
+    "list_executions",
+    "list_runs",
+    "locked_run",
+    "outcome_if_closed",
+    "prepare_signal",
+    "query_workflow",
+    "raise_for_outcome",
+    "resolve_definition",
+    "signal_workflow",
+    "start_workflow",
+    "terminate_workflow",
+    "update_workflow",
+    "wait_for_outcome",
+]

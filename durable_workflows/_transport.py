@@ -1,0 +1,84 @@
+"""The seam to the broker: how hints travel and how a caller waits for the database.
+
+A :class:`Transport` does three things: send a hint that a workflow task, an activity
+attempt or a timer is due; wait until a check of the database answers; start a worker
+process for Temporal's ``Worker`` shape. Production uses :class:`CeleryTransport`;
+``durable_workflows.testing`` installs an in-process one (``_local.LocalTransport``).
+:mod:`durable_workflows._dispatch` holds the current one; nothing else asks which it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from . import _notify
+
+logger = logging.getLogger("durable_workflows.dispatch")
+
+T = TypeVar("T")
+
+#: Celery task names of the hints (the handlers live in ``durable_workflows.tasks``).
+WORKFLOW_TASK = "durable_workflows.workflow_task"
+ACTIVITY_TASK = "durable_workflows.activity_task"
+FIRE_TIMER = "durable_workflows.fire_timer"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A message saying "look at the database, something is due"; never the truth itself."""
+
+    task_name: str
+    args: tuple[int | str, ...]
+    queue: str
+    countdown: float | None = None
+
+
+class Transport(Protocol):
+    """How hints reach workers and how callers wait for the database to change."""
+
+    def send(self, hint: Hint) -> None:
+        """Deliver ``hint`` (called after the commit that made it true)."""
+
+    def wait_for(
+        self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None
+    ) -> T | None:
+        """Return ``check()`` once it is not None, or None after ``timeout`` seconds.
+
+        ``keys`` name the notifications that may change the answer.
+        """
+
+    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
+        """Start a worker process running ``command``, or None if work runs elsewhere."""
+
+
+class CeleryTransport:
+    """Hints are Celery messages sent by task name; waits wake on LISTEN/NOTIFY (or poll)."""
+
+    def send(self, hint: Hint) -> None:
+        from celery import current_app  # Celery is only needed once something is sent
+
+        try:
+            current_app.send_task(
+                hint.task_name, args=list(hint.args), queue=hint.queue, countdown=hint.countdown
+            )
+        except Exception:
+            # The database already holds the truth; the tick will resend this hint.
+            logger.warning(
+                "Could not send %s%s to queue %r; the tick will redrive it.",
+                hint.task_name,
+                hint.args,
+                hint.queue,
+                exc_info=True,
+            )
+
+    def wait_for(
+        self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None
+    ) -> T | None:
+        return _notify.wait_for(keys, check, timeout)
+
+    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
+        return await asyncio.create_subprocess_exec(*command)
