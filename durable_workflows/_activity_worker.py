@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.db import close_old_connections
 
 from . import _clock, _registry, _store
-from ._engine import check_size, failure_from_exception, to_json
+from ._engine import Failure, check_size, to_json
 from ._worker import continue_here
 from .activity import ActivityContext, Info, reset_context, use_context
 from .conf import dw_settings
@@ -55,7 +55,7 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
         next_task = _store.fail_attempt(
             activity_task_id,
             attempt,
-            failure_from_exception(exc),
+            Failure.from_exception(exc),
             _clock.now(),
             execution_id=activity.execution_id,
             defer_workflow_task=True,

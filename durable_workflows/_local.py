@@ -30,7 +30,7 @@ from . import _clock, _tick
 from ._activity_worker import process_activity_task
 from ._transport import ACTIVITY_TASK, WORKFLOW_TASK, Hint
 from ._worker import process_workflow_task
-from .exceptions import DurableWorkflowsError, WorkflowResultTimeoutError
+from .exceptions import WorkflowResultTimeoutError, WorkflowTaskFailedError
 from .models import (
     ActivityStatus,
     ActivityTask,
@@ -41,11 +41,6 @@ from .models import (
 )
 
 T = TypeVar("T")
-
-
-class WorkflowTaskFailedError(DurableWorkflowsError):
-    """A workflow task failed in the test environment (a bug in the workflow, or a
-    nondeterminism); in production it would be retried until the code is fixed."""
 
 
 class LocalTransport:

@@ -12,12 +12,16 @@ from typing import Any
 
 from django.db import connection
 
-from ._engine import WorkflowInfo
+from ._engine import WorkflowInfo, WorkflowInterrupt
 from .models import WorkflowExecution
 
 
-class WorkflowTouchedDatabaseError(RuntimeError):
-    """Workflow code queried the database; it must do so in an activity."""
+class WorkflowTouchedDatabaseError(WorkflowInterrupt):
+    """Workflow code queried the database; it must do so in an activity.
+
+    An interrupt (a ``BaseException``), so workflow code cannot swallow it with
+    ``except Exception``: the workflow task fails, and is retried once the code is fixed.
+    """
 
 
 def workflow_info(execution: WorkflowExecution) -> WorkflowInfo:

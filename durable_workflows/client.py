@@ -9,17 +9,17 @@ changing imports only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 
 from . import _json
-from ._engine import HistoryEvent, from_json
+from ._engine import HistoryEvent, StartOptions, from_json
 from .common import WorkflowDescription, WorkflowIDReusePolicy, WorkflowSummary
 
 if TYPE_CHECKING:
@@ -61,9 +61,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-def _async(fn: Callable[..., T]) -> Callable[..., Any]:
+def _async(fn: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
     return sync_to_async(fn, thread_sensitive=False)
 
 
@@ -306,17 +307,15 @@ class Client:
             signal = _services.prepare_signal(
                 definition.name, start_signal, list(start_signal_args)
             )
-        execution = _services.start_workflow(
-            definition,
-            call_args,
+        options = StartOptions(
             workflow_id=id,
             task_queue=task_queue,
             execution_timeout=execution_timeout,
             id_reuse_policy=id_reuse_policy,
-            search_attributes=search_attributes,
-            memo=memo,
-            start_signal=signal,
+            search_attributes=search_attributes or {},
+            memo=memo or {},
         )
+        execution = _services.start_workflow(definition, call_args, options, start_signal=signal)
         return WorkflowHandle(execution.workflow_id, run_id=str(execution.run_id))
 
     def execute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:

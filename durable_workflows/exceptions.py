@@ -42,6 +42,7 @@ __all__ = [
     "WorkflowNotFoundError",
     "WorkflowQueryFailedError",
     "WorkflowResultTimeoutError",
+    "WorkflowTaskFailedError",
     "WorkflowUpdateFailedError",
 ]
 
@@ -318,6 +319,13 @@ class WorkflowUpdateFailedError(DurableWorkflowsError):
     @property
     def cause(self) -> BaseException | None:
         return self.__cause__
+
+
+class WorkflowTaskFailedError(DurableWorkflowsError):
+    """A workflow task failed in the test environment (a bug in the workflow, or a
+    nondeterminism); in production it would be retried until the code is fixed."""
+
+    code = "workflow_task_failed_in_test"
 
 
 class WorkflowResultTimeoutError(DurableWorkflowsError, builtins.TimeoutError):

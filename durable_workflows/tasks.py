@@ -7,7 +7,8 @@ on when its worker dies is redelivered (a duplicate hint, which is harmless).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec, Protocol
 
 from celery import shared_task
 
@@ -17,20 +18,53 @@ from ._tick import run_tick
 from ._transport import ACTIVITY_TASK, FIRE_TIMER, WORKFLOW_TASK
 from ._worker import continue_here, process_workflow_task
 
+P = ParamSpec("P")
+
 _HINT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
-@shared_task(name=WORKFLOW_TASK, **_HINT)
+class Task(Protocol[P]):
+    """What this package and its tests use of a Celery task (Celery ships no types)."""
+
+    name: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
+
+    def apply_async(
+        self,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any: ...
+
+
+def _task(**options: Any) -> Callable[[Callable[P, None]], Task[P]]:
+    """Celery's ``shared_task(**options)``, typed."""
+    decorator: Callable[[Callable[P, None]], Task[P]] = shared_task(**options)
+    return decorator
+
+
+def _bound_task(**options: Any) -> Callable[[Callable[Concatenate[Any, P], None]], Task[P]]:
+    """Celery's ``shared_task(bind=True, **options)``, typed: the task passes itself first."""
+    decorator: Callable[[Callable[Concatenate[Any, P], None]], Task[P]] = shared_task(
+        bind=True, **options
+    )
+    return decorator
+
+
+@_task(name=WORKFLOW_TASK, **_HINT)
 def workflow_task(run_id: str) -> None:
     process_workflow_task(run_id)
 
 
-@shared_task(name=ACTIVITY_TASK, **_HINT)
+@_task(name=ACTIVITY_TASK, **_HINT)
 def activity_task(activity_task_id: int, attempt: int) -> None:
     process_activity_task(int(activity_task_id), int(attempt))
 
 
-@shared_task(name=FIRE_TIMER, **_HINT)
+@_task(name=FIRE_TIMER, **_HINT)
 def fire_timer(timer_pk: int) -> None:
     execution_pk = _store.timer_execution_pk(int(timer_pk))
     if execution_pk is not None:
@@ -41,12 +75,12 @@ def fire_timer(timer_pk: int) -> None:
         continue_here(fired.workflow_task, worker_queue=None)
 
 
-@shared_task(name="durable_workflows.tick", ignore_result=True)
+@_task(name="durable_workflows.tick", ignore_result=True)
 def tick() -> None:
     run_tick()
 
 
-@shared_task(name="durable_workflows.start_scheduled_workflow", bind=True, **_HINT)
+@_bound_task(name="durable_workflows.start_scheduled_workflow", **_HINT)
 def start_scheduled_workflow(
     self: Any, *, schedule: str, workflow_type: str, args: list[Any], task_queue: str
 ) -> None:

@@ -28,9 +28,8 @@ from typing import Any
 from . import _clock, _dispatch, _local, _registry
 from ._engine import EventType, WorkflowInfo, WorkflowTaskError, split_history
 from ._engine.replay import new_instance, replay_tasks
-from ._local import WorkflowTaskFailedError
 from .client import WorkflowHistory
-from .exceptions import NondeterminismError, UnknownWorkflowTypeError
+from .exceptions import NondeterminismError, UnknownWorkflowTypeError, WorkflowTaskFailedError
 
 __all__ = [
     "ReplayResult",

@@ -32,13 +32,12 @@ from .events import CLOSE_EVENT_TYPES, EventType, HistoryEvent
 from .failures import (
     Failure,
     FailureKind,
-    error_type_of,
     exception_from_failure,
     failure_from_exception,
 )
 from .instance import WorkflowInstance
 from .loop import current_runtime
-from .options import ActivityOptions
+from .options import ActivityOptions, StartOptions
 from .replay import TaskResult, replay_for_query, run_workflow_task, split_history
 from .runtime import ActivityHandle, WorkflowInfo, WorkflowRuntime
 
@@ -66,6 +65,7 @@ __all__ = [
     "RequestCancelActivityTask",
     "ScheduleActivityTask",
     "Signature",
+    "StartOptions",
     "StartTimer",
     "TaskResult",
     "WorkflowDefinition",
@@ -77,7 +77,6 @@ __all__ = [
     "WorkflowTaskError",
     "check_size",
     "current_runtime",
-    "error_type_of",
     "exception_from_failure",
     "failure_from_exception",
     "from_json",

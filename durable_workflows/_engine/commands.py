@@ -88,32 +88,6 @@ class ScheduleActivityTask(Command):
     def activity_id(self) -> str:
         return self.options.activity_id or str(self.seq)
 
-    # The options under their former names, for readers not yet moved to ``options``.
-
-    @property
-    def task_queue(self) -> str | None:
-        return self.options.task_queue
-
-    @property
-    def start_to_close_timeout(self) -> float | None:
-        return self.options.start_to_close_timeout
-
-    @property
-    def schedule_to_close_timeout(self) -> float | None:
-        return self.options.schedule_to_close_timeout
-
-    @property
-    def schedule_to_start_timeout(self) -> float | None:
-        return self.options.schedule_to_start_timeout
-
-    @property
-    def heartbeat_timeout(self) -> float | None:
-        return self.options.heartbeat_timeout
-
-    @property
-    def retry_policy(self) -> dict[str, Any] | None:
-        return self.options.retry_policy
-
 
 @dataclass
 class RequestCancelActivityTask(Command):

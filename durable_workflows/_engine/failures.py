@@ -316,8 +316,3 @@ def failure_from_exception(exc: BaseException) -> dict[str, Any]:
 def exception_from_failure(failure: dict[str, Any]) -> FailureError:
     """``Failure.from_dict(failure).to_exception()``."""
     return Failure.from_dict(failure).to_exception()
-
-
-def error_type_of(failure: dict[str, Any]) -> str | None:
-    """The name ``non_retryable_error_types`` is matched against."""
-    return failure.get("type")

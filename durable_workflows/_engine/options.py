@@ -1,9 +1,13 @@
-"""How one activity is to run, as the workflow code asked: one value, checked once."""
+"""How one activity or one run is to start, as the caller asked: one value, checked once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+
+from ..common import WorkflowIDReusePolicy
+from ..exceptions import InvalidArgumentError
 
 _TIMEOUTS = (
     "start_to_close_timeout",
@@ -39,3 +43,28 @@ class ActivityOptions:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, got {value!r} seconds.")
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """How one run is to start, as the caller asked (client, API, CLI, schedule).
+
+    ``task_queue`` None means the setting DEFAULT_TASK_QUEUE. ``search_attributes``
+    and ``memo`` are JSON-ready once the service has encoded them.
+
+    Raises:
+        InvalidArgumentError: ``execution_timeout`` is not positive.
+    """
+
+    workflow_id: str
+    task_queue: str | None = None
+    execution_timeout: timedelta | None = None
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+    search_attributes: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.execution_timeout is not None and self.execution_timeout <= timedelta(0):
+            raise InvalidArgumentError("execution_timeout must be positive.")
+        # Accept the policy's value as well as the member ("REJECT_DUPLICATE").
+        object.__setattr__(self, "id_reuse_policy", WorkflowIDReusePolicy(self.id_reuse_policy))

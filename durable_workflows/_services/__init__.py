@@ -6,11 +6,16 @@ query and history pages. ``arguments``: checks made before anything is written.
 Adapters call these; they never write through the store themselves.
 """
 
+# What adapters need of the engine: the history event type and the payload converter
+# (to print them), and the options of a start (to build one).
+from .._engine import HistoryEvent, StartOptions
+from .._engine import to_json as json_ready
 from .arguments import check_decodable, check_identifier, handler_name
 from .locking import locked_run
 from .messages import (
     cancel_workflow,
     decode_handler_result,
+    handler_names,
     prepare_signal,
     query_workflow,
     signal_workflow,
@@ -35,7 +40,9 @@ from .visibility import LIST_FIELDS, SUMMARY_FIELDS, history_page, list_executio
 __all__ = [
     "LIST_FIELDS",
     "SUMMARY_FIELDS",
+    "HistoryEvent",
     "Outcome",
+    "StartOptions",
     "cancel_workflow",
     "check_decodable",
     "check_identifier",
@@ -44,8 +51,10 @@ __all__ = [
     "describe",
     "get_execution",
     "handler_name",
+    "handler_names",
     "history",
     "history_page",
+    "json_ready",
     "list_executions",
     "list_runs",
     "locked_run",

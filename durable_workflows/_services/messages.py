@@ -14,14 +14,15 @@ from typing import Any
 
 from .. import _clock, _dispatch, _registry, _store
 from .._engine import (
+    Failure,
     HandlerDefinition,
+    ReadOnlyViolationError,
     WorkflowDefinition,
-    exception_from_failure,
+    WorkflowInstance,
     from_json,
     replay_for_query,
     to_json,
 )
-from .._engine.instance import ReadOnlyViolationError, WorkflowInstance
 from .._replaying import forbid_database_access, workflow_info
 from ..conf import dw_settings
 from ..exceptions import (
@@ -45,6 +46,12 @@ def _known_definition(workflow_type: str) -> WorkflowDefinition | None:
         return _registry.get_workflow(workflow_type)
     except UnknownWorkflowTypeError:
         return None
+
+
+def handler_names(workflow_type: str, kind: str) -> list[str] | None:
+    """The names of the ``kind`` handlers of ``workflow_type``; None if it is not known here."""
+    definition = _known_definition(workflow_type)
+    return None if definition is None else sorted(definition.handlers_of(kind))
 
 
 # --- signals --------------------------------------------------------------------------------
@@ -190,7 +197,7 @@ def update_workflow(
             f"Workflow {workflow_id!r} closed before update {name!r} finished."
         )
     if outcome.get("failure"):
-        cause = exception_from_failure(outcome["failure"])
+        cause = Failure.from_dict(outcome["failure"]).to_exception()
         raise WorkflowUpdateFailedError(f"Update {name!r} failed: {cause.message}", cause=cause)
     return outcome.get("result")
 
@@ -249,9 +256,10 @@ _COMPARABLE = (type(None), bool, int, float, str, bytes, list, tuple, dict, set,
 
 def _snapshot(obj: Any) -> dict[str, Any] | None:
     try:
-        return copy.deepcopy(vars(obj))
+        state: dict[str, Any] = copy.deepcopy(vars(obj))
     except Exception:  # state that cannot be copied is not checked
         return None
+    return state
 
 
 def _changed_attributes(before: dict[str, Any] | None, obj: Any) -> list[str]:

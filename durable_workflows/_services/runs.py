@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 
 from .. import _clock, _dispatch, _registry, _store
-from .._engine import HistoryEvent, WorkflowDefinition, exception_from_failure
+from .._engine import Failure, HistoryEvent, StartOptions, WorkflowDefinition
 from .._engine.converter import to_json
 from ..common import (
     PendingActivity,
     PendingTimer,
     WorkflowDescription,
-    WorkflowIDReusePolicy,
     WorkflowSummary,
 )
 from ..conf import dw_settings
 from ..exceptions import (
-    InvalidArgumentError,
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
     WorkflowNotFoundError,
@@ -48,42 +45,29 @@ from .visibility import SUMMARY_FIELDS, list_executions
 def start_workflow(
     definition: WorkflowDefinition,
     args: list[Any],
+    options: StartOptions,
     *,
-    workflow_id: str,
-    task_queue: str | None = None,
-    execution_timeout: timedelta | None = None,
-    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    search_attributes: dict[str, Any] | None = None,
-    memo: dict[str, Any] | None = None,
     start_signal: tuple[str, list[Any]] | None = None,
 ) -> WorkflowExecution:
     """Validate, then create the run in one transaction; the first hint goes out on commit.
 
     With ``start_signal`` (name and encoded arguments) this is signal-with-start:
-    the signal goes to the running run of ``workflow_id`` if there is one, else
-    to a new run started atomically with it.
+    the signal goes to the running run of ``options.workflow_id`` if there is one,
+    else to a new run started atomically with it.
     """
-    check_identifier(workflow_id, "The workflow id")
-    queue = check_identifier(task_queue or dw_settings.DEFAULT_TASK_QUEUE, "The task queue")
-    if execution_timeout is not None and execution_timeout <= timedelta(0):
-        raise InvalidArgumentError("execution_timeout must be positive.")
+    workflow_id = check_identifier(options.workflow_id, "The workflow id")
+    queue = options.task_queue or dw_settings.DEFAULT_TASK_QUEUE
     payloads = definition.run_signature.encode_args(args, dw_settings.MAX_PAYLOAD_BYTES)
     check_decodable(definition.run_signature, payloads, f"workflow {definition.name!r}")
-    attributes = to_json(search_attributes or {})
-    memo_payload = to_json(memo or {})
+    stored = replace(
+        options,
+        task_queue=check_identifier(queue, "The task queue"),
+        search_attributes=to_json(options.search_attributes or {}),
+        memo=to_json(options.memo or {}),
+    )
 
     def create() -> WorkflowExecution:
-        return _store.create_execution(
-            workflow_id=workflow_id,
-            workflow_type=definition.name,
-            task_queue=queue,
-            input=payloads,
-            now=_clock.now(),
-            execution_timeout=execution_timeout,
-            id_reuse_policy=WorkflowIDReusePolicy(id_reuse_policy),
-            search_attributes=attributes,
-            memo=memo_payload,
-        )
+        return _store.create_execution(definition.name, payloads, stored, _clock.now())
 
     if start_signal is None:
         with transaction.atomic():
@@ -243,7 +227,7 @@ def raise_for_outcome(outcome: Outcome, workflow_id: str) -> Any:
     """Return the result of a completed run, or raise WorkflowFailureError."""
     if outcome.status == WorkflowStatus.COMPLETED:
         return outcome.result
-    cause = exception_from_failure(outcome.failure) if outcome.failure else None
+    cause = Failure.from_dict(outcome.failure).to_exception() if outcome.failure else None
     raise WorkflowFailureError(
         f"Workflow {workflow_id!r} ended {outcome.status}"
         + (f": {cause.message}" if cause is not None else "."),

@@ -17,10 +17,10 @@ from typing import Any
 from django.db import transaction
 
 from .. import _dispatch
-from .._engine import EventType, error_type_of, failure_from_exception
+from .._engine import EventType, Failure, FailureKind
 from ..common import RetryPolicy
 from ..conf import dw_settings
-from ..exceptions import CancelledError, RetryState, TimeoutError, TimeoutType
+from ..exceptions import RetryState, TimeoutType
 from ..models import ActivityStatus, ActivityTask
 from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
@@ -237,7 +237,7 @@ def complete_attempt(
 def fail_attempt(
     activity_task_id: int,
     attempt: int,
-    failure: dict[str, Any],
+    failure: Failure,
     now: datetime,
     *,
     execution_id: int | None = None,
@@ -253,12 +253,12 @@ def fail_attempt(
         )
         if locked is None:
             return None
-        if locked.activity.cancel_requested and failure.get("kind") == "CancelledError":
+        if locked.activity.cancel_requested and failure.kind is FailureKind.CANCELLED:
             return _close_activity(
                 locked,
                 ActivityStatus.CANCELED,
                 EventType.ACTIVITY_TASK_CANCELED,
-                {"failure": failure},
+                {"failure": failure.to_dict()},
             )
         return _after_failed_attempt(locked, failure, now, timeout_type=None)
 
@@ -266,14 +266,14 @@ def fail_attempt(
 def _retry_state(
     activity: ActivityTask,
     policy: RetryPolicy,
-    failure: dict[str, Any],
+    failure: Failure,
     now: datetime,
     timeout_type: TimeoutType | None,
 ) -> RetryState | None:
     """None to retry; otherwise why not."""
     if timeout_type in (TimeoutType.SCHEDULE_TO_CLOSE, TimeoutType.SCHEDULE_TO_START):
         return RetryState.TIMEOUT
-    if failure.get("non_retryable") or error_type_of(failure) in policy.non_retryable_error_types:
+    if failure.non_retryable or failure.type in policy.non_retryable_error_types:
         return RetryState.NON_RETRYABLE_FAILURE
     if activity.cancel_requested:
         return RetryState.CANCEL_REQUESTED
@@ -286,7 +286,7 @@ def _retry_state(
 
 
 def _after_failed_attempt(
-    locked: _Locked, failure: dict[str, Any], now: datetime, timeout_type: TimeoutType | None
+    locked: _Locked, failure: Failure, now: datetime, timeout_type: TimeoutType | None
 ) -> PendingWorkflowTask | None:
     activity = locked.activity
     policy = RetryPolicy.from_dict(activity.retry_policy)
@@ -295,7 +295,7 @@ def _after_failed_attempt(
         delay = policy.retry_delay(activity.attempt)
         activity.attempt += 1
         activity.status = ActivityStatus.SCHEDULED
-        activity.last_failure = failure
+        activity.last_failure = failure.to_dict()
         activity.started_time = None
         activity.attempt_scheduled_time = now + delay
         activity.dispatch_after = now + delay
@@ -307,13 +307,16 @@ def _after_failed_attempt(
         if fast:
             _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue, delay)
         return None
-    activity.last_failure = failure
+    activity.last_failure = failure.to_dict()
     event_type = (
         EventType.ACTIVITY_TASK_TIMED_OUT if timeout_type else EventType.ACTIVITY_TASK_FAILED
     )
     status = ActivityStatus.TIMED_OUT if timeout_type else ActivityStatus.FAILED
     return _close_activity(
-        locked, status, event_type, {"failure": failure, "retry_state": retry_state.value}
+        locked,
+        status,
+        event_type,
+        {"failure": activity.last_failure, "retry_state": retry_state.value},
     )
 
 
@@ -342,14 +345,11 @@ def time_out(activity_task_id: int, now: datetime) -> bool:
             activity.save(update_fields=["timeout_at"])
             return False
         activity.execution = execution
-        error = TimeoutError(
-            f"Activity {timeout_type.value.lower().replace('_', '-')} timeout",
-            type=timeout_type,
+        failure = Failure.activity_timed_out(
+            timeout_type,
             last_heartbeat_details=activity.heartbeat_details or [],
+            cause=Failure.from_dict(activity.last_failure) if activity.last_failure else None,
         )
-        failure = failure_from_exception(error)
-        if activity.last_failure:
-            failure["cause"] = activity.last_failure
         _after_failed_attempt(
             _Locked(HistoryWriter(execution, now), activity), failure, now, timeout_type
         )
@@ -390,7 +390,7 @@ def cancel_requested(writer: HistoryWriter, scheduled_event_id: int) -> None:
         return
     activity.cancel_requested = True
     if activity.status == ActivityStatus.SCHEDULED:
-        failure = failure_from_exception(CancelledError("Activity cancelled before it started"))
+        failure = Failure.cancelled("Activity cancelled before it started").to_dict()
         writer.append(
             EventType.ACTIVITY_TASK_CANCELED,
             {

@@ -23,8 +23,11 @@ def lock_execution(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock_execution() must run inside transaction.atomic().")
     rows = WorkflowExecution.objects.select_for_update(skip_locked=skip_locked)
-    rows = rows.filter(run_id=run_id) if run_id is not None else rows.filter(pk=pk)
-    return rows.first()
+    if run_id is not None:
+        return rows.filter(run_id=run_id).first()
+    if pk is None:
+        raise TypeError("lock_execution() needs run_id or pk.")
+    return rows.filter(pk=pk).first()
 
 
 def lock_running(workflow_id: str) -> WorkflowExecution | None:
@@ -108,7 +111,7 @@ class HistoryWriter:
         self.now = now or _clock.now()
         self.defer_workflow_task = defer_workflow_task
         self._events: list[HistoryEvent] = []
-        self._after_save: list[Callable[[], None]] = []
+        self._after_save: list[Callable[[], object]] = []
         self._wake_task = False
 
     def append(self, event_type: EventType, attributes: dict[str, Any] | None = None) -> int:
@@ -168,7 +171,8 @@ class HistoryWriter:
 
         self._after_save.append(release_pending_work)
 
-    def after_save(self, fn: Callable[[], None]) -> None:
+    def after_save(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` once the events are written (its return value is ignored)."""
         self._after_save.append(fn)
 
     def save(self, *, insert: bool = False) -> PendingWorkflowTask | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .._engine import EventType
+from .._engine import EventType, Failure
 from ..exceptions import WorkflowClosedError
 from ..models import HistoryEvent, WorkflowExecution, WorkflowStatus
 from .history import HistoryWriter
@@ -78,7 +78,7 @@ def terminate(execution: WorkflowExecution, reason: str, now: datetime) -> None:
     writer.append(EventType.WORKFLOW_EXECUTION_TERMINATED, {"reason": reason})
     writer.close(
         WorkflowStatus.TERMINATED,
-        failure={"kind": "TerminatedError", "message": reason or "Terminated"},
+        failure=Failure.terminated(reason).to_dict(),
     )
     writer.save()
 

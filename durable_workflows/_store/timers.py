@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from .._engine import EventType
+from .._engine import EventType, Failure
 from ..models import Timer, TimerStatus, WorkflowStatus
 from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
@@ -65,11 +65,7 @@ def time_out_run(execution_pk: int, now: datetime) -> bool:
         writer.append(EventType.WORKFLOW_EXECUTION_TIMED_OUT, {"retry_state": "TIMEOUT"})
         writer.close(
             WorkflowStatus.TIMED_OUT,
-            failure={
-                "kind": "TimeoutError",
-                "message": "Workflow execution timed out",
-                "timeout_type": None,
-            },
+            failure=Failure.workflow_timed_out().to_dict(),
         )
         writer.save()
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import traceback
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.db import IntegrityError
 
 from .. import _dispatch, _notify
 from .._engine import (
+    ActivityOptions,
     CancelTimer,
     CancelWorkflowExecution,
     Command,
@@ -21,6 +23,7 @@ from .._engine import (
     RecordMarker,
     RequestCancelActivityTask,
     ScheduleActivityTask,
+    StartOptions,
     StartTimer,
 )
 from ..common import RetryPolicy, WorkflowIDReusePolicy
@@ -38,28 +41,25 @@ from .history import HistoryWriter
 
 
 def create_execution(
-    *,
-    workflow_id: str,
-    workflow_type: str,
-    task_queue: str,
-    input: list[Any],
-    now: datetime,
-    execution_timeout: timedelta | None = None,
-    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    search_attributes: dict[str, Any] | None = None,
-    memo: dict[str, Any] | None = None,
+    workflow_type: str, input: list[Any], options: StartOptions, now: datetime
 ) -> WorkflowExecution:
     """Insert a RUNNING execution with its WorkflowExecutionStarted event and a pending task.
 
+    ``options`` come checked and encoded from the service, with the task queue resolved.
     Must run inside ``transaction.atomic()``; the hint is sent after commit.
 
     Raises:
         WorkflowAlreadyStartedError: a run with this id is running, or the reuse
             policy forbids reusing the id of a closed run.
     """
-    if id_reuse_policy != WorkflowIDReusePolicy.ALLOW_DUPLICATE:
+    workflow_id, task_queue, execution_timeout = (
+        options.workflow_id,
+        options.task_queue or "",
+        options.execution_timeout,
+    )
+    if options.id_reuse_policy != WorkflowIDReusePolicy.ALLOW_DUPLICATE:
         # With the default policy the partial unique index alone refuses a running id.
-        _check_reuse_policy(workflow_id, id_reuse_policy)
+        _check_reuse_policy(workflow_id, options.id_reuse_policy)
     execution = WorkflowExecution(
         workflow_id=workflow_id,
         workflow_type=workflow_type,
@@ -68,8 +68,8 @@ def create_execution(
         start_time=now,
         execution_timeout=execution_timeout.total_seconds() if execution_timeout else None,
         expiration_time=now + execution_timeout if execution_timeout else None,
-        search_attributes=search_attributes or {},
-        memo=memo or {},
+        search_attributes=options.search_attributes,
+        memo=options.memo,
     )
     writer = HistoryWriter(execution, now)
     writer.append(
@@ -175,48 +175,46 @@ def record_task_failed(execution: WorkflowExecution, error: BaseException, now: 
 # --- one recorder per command -----------------------------------------------------------
 
 
+def _resolved_options(
+    command: ScheduleActivityTask, execution: WorkflowExecution
+) -> ActivityOptions:
+    """The command's options with the defaults filled in, as the event and the row hold them."""
+    options = command.options
+    if options.start_to_close_timeout is None and options.schedule_to_close_timeout is None:
+        default = dw_settings.DEFAULT_START_TO_CLOSE_TIMEOUT.total_seconds()
+        options = replace(options, start_to_close_timeout=default)
+    return replace(
+        options,
+        activity_id=command.activity_id,
+        task_queue=options.task_queue or execution.task_queue,
+        retry_policy=options.retry_policy or RetryPolicy().to_dict(),
+    )
+
+
 def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTask) -> None:
     execution = writer.execution
-    start_to_close = command.start_to_close_timeout
-    if start_to_close is None and command.schedule_to_close_timeout is None:
-        start_to_close = dw_settings.DEFAULT_START_TO_CLOSE_TIMEOUT.total_seconds()
-    retry_policy = command.retry_policy or RetryPolicy().to_dict()
-    task_queue = command.task_queue or execution.task_queue
-    attributes = {
-        "activity_id": command.activity_id,
-        "activity_type": command.activity_type,
-        "task_queue": task_queue,
-        "input": command.input,
-        "start_to_close_timeout": start_to_close,
-        "schedule_to_close_timeout": command.schedule_to_close_timeout,
-        "schedule_to_start_timeout": command.schedule_to_start_timeout,
-        "heartbeat_timeout": command.heartbeat_timeout,
-        "retry_policy": retry_policy,
-    }
-    event_id = writer.append(EventType.ACTIVITY_TASK_SCHEDULED, attributes)
+    options = asdict(_resolved_options(command, execution))
+    event_id = writer.append(
+        EventType.ACTIVITY_TASK_SCHEDULED,
+        {"activity_type": command.activity_type, "input": command.input, **options},
+    )
     now = writer.now
 
     def create_row() -> None:
         activity = ActivityTask(
             execution=execution,
             scheduled_event_id=event_id,
-            activity_id=command.activity_id,
             activity_type=command.activity_type,
-            task_queue=task_queue,
             input=command.input,
             scheduled_time=now,
             attempt_scheduled_time=now,
-            start_to_close_timeout=start_to_close,
-            schedule_to_close_timeout=command.schedule_to_close_timeout,
-            schedule_to_start_timeout=command.schedule_to_start_timeout,
-            heartbeat_timeout=command.heartbeat_timeout,
-            retry_policy=retry_policy,
             dispatch_after=now,
             dispatched_at=now,
+            **options,
         )
         activity.timeout_at = scheduled_deadline(activity)
         activity.save(force_insert=True)
-        _dispatch.activity_task(activity.pk, 1, task_queue)
+        _dispatch.activity_task(activity.pk, 1, activity.task_queue)
 
     writer.after_save(create_row)
 
@@ -266,9 +264,8 @@ def _record_cancel_timer(writer: HistoryWriter, command: CancelTimer) -> None:
         },
     )
     if timer is not None:
-        writer.after_save(
-            lambda: Timer.objects.filter(pk=timer.pk).update(status=TimerStatus.CANCELED)
-        )
+        canceled = Timer.objects.filter(pk=timer.pk)
+        writer.after_save(lambda: canceled.update(status=TimerStatus.CANCELED))
 
 
 def _record_marker(writer: HistoryWriter, command: RecordMarker) -> None:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin import AllValuesFieldListFilter
 from django.contrib.admin.views.main import ChangeList
@@ -21,13 +21,18 @@ from django.utils.functional import cached_property
 
 from .._services import LIST_FIELDS
 
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # Django's Paginator is generic only in the stubs, not at runtime.
+    _Paginator = Paginator
+
 
 class ExecutionChangeList(ChangeList):
     def get_queryset(self, request: Any, exclude_parameters: Any = None) -> QuerySet[Any]:
         return super().get_queryset(request, exclude_parameters).only(*LIST_FIELDS)
 
 
-class EstimatedCountPaginator(Paginator):
+class EstimatedCountPaginator(_Paginator):
     """Counts exactly, except an unfiltered PostgreSQL table past ``ESTIMATE_ABOVE`` rows.
 
     Then the count is ``pg_class.reltuples``, kept current by autovacuum's analyze:
@@ -72,12 +77,16 @@ class IndexedValuesFilter(AllValuesFieldListFilter):
 
     def choices(self, changelist: Any) -> Any:
         # Read the values only when the filter is drawn, not whenever the list is filtered.
-        connection = connections[self.lookup_choices.db]
-        if connection.vendor == "postgresql":
-            model = self.lookup_choices.model
-            self.lookup_choices = _skip_scan(connection, model._meta.db_table, self.field.column)
+        queryset = self.lookup_choices
+        connection = connections[queryset.db]
+        column = self.field.column  # None only for fields without a column, never here
+        values: list[Any]
+        if connection.vendor == "postgresql" and column is not None:
+            values = _skip_scan(connection, queryset.model._meta.db_table, column)
         else:
-            self.lookup_choices = list(self.lookup_choices[: self.MAX_VALUES])
+            values = list(queryset[: self.MAX_VALUES])
+        # The stubs type this as the queryset Django builds; Django only iterates it.
+        self.lookup_choices = values  # type: ignore[assignment]
         yield from super().choices(changelist)
 
 

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -44,6 +51,9 @@ from .display import (
     timeline_page,
 )
 from .forms import ReasonForm, SignalForm
+
+if TYPE_CHECKING:
+    from django.db.models.options import Options
 
 #: At most this many workflows per bulk action: the confirmation page posts their ids
 #: back, and Django refuses forms with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields.
@@ -205,6 +215,13 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         perms_needed = set() if self.has_delete_permission(request) else {"workflow execution"}
         return [str(execution) for execution in executions], counts, perms_needed, []
 
+    if TYPE_CHECKING:
+        # ModelAdmin's own "doesn't exist" redirect (a message and the admin index), which
+        # change_view reuses; django-stubs leaves this private method out.
+        def _get_obj_does_not_exist_redirect(
+            self, request: HttpRequest, opts: Options[Any], object_id: str
+        ) -> HttpResponseRedirect: ...
+
     # --- the detail page ------------------------------------------------------------------
 
     def change_view(
@@ -342,7 +359,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if queryset.count() > MAX_BULK:
             self.message_user(request, f"Select at most {MAX_BULK} workflows.", messages.ERROR)
             return None
-        return django_delete_selected(self, request, queryset)  # type: ignore[no-any-return]
+        return django_delete_selected(self, request, queryset)
 
     def _confirm_then_act(
         self, request: HttpRequest, kind: str, queryset: QuerySet[Any], *, bulk_action: str
@@ -384,7 +401,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "targets": running,
             "skipped": queryset.exclude(status=WorkflowStatus.RUNNING).count(),
             "bulk_action": bulk_action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "back_url": self._url("change", running[0].pk)
             if not bulk_action
             else self._url("changelist"),

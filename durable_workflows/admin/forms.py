@@ -6,19 +6,15 @@ from typing import Any
 
 from django import forms
 
-from .. import _json, _registry, _services
-from ..exceptions import DurableWorkflowsError, UnknownWorkflowTypeError
+from .. import _json, _services
+from ..exceptions import DurableWorkflowsError
 
 
 def signal_names(workflow_types: set[str]) -> list[str] | None:
     """The signal names to offer, when every type is registered here and they agree."""
     if len(workflow_types) != 1:
         return None
-    try:
-        definition = _registry.get_workflow(next(iter(workflow_types)))
-    except UnknownWorkflowTypeError:
-        return None
-    return sorted(definition.handlers_of("signal"))
+    return _services.handler_names(next(iter(workflow_types)), "signal")
 
 
 class SignalForm(forms.Form):

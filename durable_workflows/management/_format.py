@@ -7,19 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from .. import _json
-from .._engine import HistoryEvent
-from .._engine.converter import to_json
+from .._services import HistoryEvent, json_ready
 from ..common import WorkflowDescription
 
 
 def json_text(value: Any) -> str:
     """Indented JSON of a value, dataclasses and datetimes included."""
-    return _json.dumps_readable(to_json(value), indent=2)
+    return _json.dumps_readable(json_ready(value), indent=2)
 
 
 def compact(value: Any, limit: int = 80) -> str:
     """One-line JSON, shortened to ``limit`` characters."""
-    text = _json.dumps(to_json(value))
+    text = _json.dumps(json_ready(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -263,7 +263,7 @@ def test_changing_only_argument_values_and_options_is_not_nondeterminism():
     assert identities(commands) == [("ActivityTaskScheduled", "EngineTestOtherStep", "2")]
     # The new code's own arguments go into the new command; the recorded one is kept.
     assert commands[0].input == ["GOGO"]
-    assert commands[0].start_to_close_timeout == 300.0
+    assert commands[0].options.start_to_close_timeout == 300.0
     assert run.of_type(EventType.ACTIVITY_TASK_SCHEDULED)[0].attributes["input"] == ["go"]
     run.complete_activity("2", "x")
     run.run_task(new_code)

@@ -201,4 +201,4 @@ def test_the_schedule_command_carries_the_options_the_code_passed_in_seconds():
         task_queue="slow", start_to_close_timeout=60.0, heartbeat_timeout=5.0
     )
     assert command.activity_id == "1"  # none was given: its sequence number
-    assert (command.task_queue, command.start_to_close_timeout) == ("slow", 60.0)
+    assert (command.options.task_queue, command.options.start_to_close_timeout) == ("slow", 60.0)

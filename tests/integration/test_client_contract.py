@@ -92,3 +92,28 @@ def test_result_timeout_says_the_workflow_is_still_running(unique):
     with pytest.raises(WorkflowResultTimeoutError, match="still running after 0.5 s"):
         handle.result(timeout=0.5)
     handle.terminate("done with it")
+
+
+def test_list_workflows_is_the_visibility_listing_in_one_query_without_payloads(live_db, unique):
+    queue = f"nobody-{unique}"  # no worker serves it: the runs stay RUNNING
+    for index, region in enumerate(["eu", "us", "eu"]):
+        client.start_workflow(
+            SleeperWorkflow.run,
+            f"{unique}-{index}",
+            1.0,
+            id=f"list-{unique}-{index}",
+            task_queue=queue,
+            search_attributes={"region": region, "batch": unique, "rank": index},
+        )
+    with CaptureQueriesContext(connection) as queries:
+        listed = client.list_workflows(workflow_type="SleeperWorkflow", batch=unique, region="eu")
+    assert len(queries) == 1
+    assert [run.workflow_id for run in listed] == [f"list-{unique}-2", f"list-{unique}-0"]
+    assert all(not hasattr(run, "input") for run in listed)  # summaries carry no payloads
+    assert listed[0].task_queue == queue and listed[0].status == "RUNNING"
+    # Values compare as text, as in the API's ?search= and the CLI's --search.
+    assert [run.workflow_id for run in client.list_workflows(batch=unique, rank=1)] == [
+        f"list-{unique}-1"
+    ]
+    with pytest.raises(InvalidArgumentError, match="Unknown status"):
+        client.list_workflows(status="NOPE")

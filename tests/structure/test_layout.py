@@ -157,9 +157,17 @@ PUBLIC_SURFACE = {
         "WorkflowDescription",
         "WorkflowHandle",
         "WorkflowHistory",
+        "WorkflowSummary",
     ],
     "durable_workflows.codec": ["PayloadCodec"],
-    "durable_workflows.common": ["RetryPolicy", "WorkflowIDReusePolicy"],
+    "durable_workflows.common": [
+        "PendingActivity",
+        "PendingTimer",
+        "RetryPolicy",
+        "WorkflowDescription",
+        "WorkflowIDReusePolicy",
+        "WorkflowSummary",
+    ],
     "durable_workflows.schedules": ["schedule_workflow"],
     "durable_workflows.testing": [
         "ReplayResult",

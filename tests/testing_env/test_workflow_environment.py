@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from durable_workflows import Client, _clock
-from durable_workflows import tasks as celery_tasks
+from durable_workflows._transport import CeleryTransport
 from durable_workflows.exceptions import (
     WorkflowFailureError,
     WorkflowResultTimeoutError,
@@ -48,8 +48,7 @@ def queue(unique: str) -> str:
 def no_celery(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records any Celery message the code tries to send; the environment must send none."""
     sent: list[str] = []
-    for task in (celery_tasks.workflow_task, celery_tasks.activity_task, celery_tasks.fire_timer):
-        monkeypatch.setattr(task, "apply_async", lambda *a, _n=task.name, **k: sent.append(_n))
+    monkeypatch.setattr(CeleryTransport, "send", lambda self, hint: sent.append(hint.task_name))
     return sent
 
 

@@ -176,15 +176,15 @@ class Command(BaseCommand):
         timeout = o["execution_timeout"]
         if timeout is not None and not 0 < timeout <= MAX_TIMEOUT_SECONDS:
             raise usage_error("--execution-timeout must be between 0 and ten years in seconds.")
-        execution = _services.start_workflow(
-            _services.resolve_definition(o["workflow_type"]),
-            args,
+        options = _services.StartOptions(
             workflow_id=o["workflow_id"],
             task_queue=o["task_queue"],
             execution_timeout=timedelta(seconds=timeout) if timeout else None,
             id_reuse_policy=WorkflowIDReusePolicy(o["id_reuse_policy"]),
-            search_attributes=attributes or None,
+            search_attributes=attributes or {},
         )
+        definition = _services.resolve_definition(o["workflow_type"])
+        execution = _services.start_workflow(definition, args, options)
         text = (
             f"Started {execution.workflow_type} {execution.workflow_id!r} "
             f"(run {execution.run_id}) on task queue {execution.task_queue!r}."
