@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import _notify
 
@@ -61,10 +61,18 @@ class CeleryTransport:
     def send(self, hint: Hint) -> None:
         from celery import current_app  # Celery is only needed once something is sent
 
+        options: dict[str, Any] = {"queue": hint.queue, "countdown": hint.countdown}
         try:
-            current_app.send_task(
-                hint.task_name, args=list(hint.args), queue=hint.queue, countdown=hint.countdown
-            )
+            # The registered task, looked up by name, sends with its own options (and
+            # honours task_always_eager); send_task is the fallback of a process that
+            # has not registered it.
+            task = current_app.tasks.get(hint.task_name)
+            if task is not None:
+                task.apply_async(args=list(hint.args), **options)
+            else:
+                current_app.send_task(
+                    hint.task_name, args=list(hint.args), ignore_result=True, **options
+                )
         except Exception:
             # The database already holds the truth; the tick will resend this hint.
             logger.warning(

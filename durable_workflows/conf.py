@@ -59,9 +59,15 @@ class Settings:
 
     @property
     def DEFAULT_START_TO_CLOSE_TIMEOUT(self) -> timedelta:  # noqa: N802
-        return _as_timedelta(
+        value = _as_timedelta(
             self._get("DEFAULT_START_TO_CLOSE_TIMEOUT"), "DEFAULT_START_TO_CLOSE_TIMEOUT"
         )
+        if value <= timedelta(0):
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['DEFAULT_START_TO_CLOSE_TIMEOUT'] must be positive, "
+                f"got {value}."
+            )
+        return value
 
     @property
     def TICK_INTERVAL(self) -> float:  # noqa: N802

@@ -23,13 +23,16 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _clock, _dispatch, _local, _registry
+from . import _clock, _dispatch, _registry
 from ._engine import EventType, WorkflowInfo, WorkflowTaskError, split_history
 from ._engine.replay import new_instance, replay_tasks
 from .client import WorkflowHistory
 from .exceptions import NondeterminismError, UnknownWorkflowTypeError, WorkflowTaskFailedError
+
+if TYPE_CHECKING:
+    from ._local import LocalTransport
 
 __all__ = [
     "ReplayResult",
@@ -138,7 +141,7 @@ class WorkflowEnvironment:
     """
 
     def __init__(self) -> None:
-        self._transport: _local.LocalTransport | None = None
+        self._transport: LocalTransport | None = None
 
     @classmethod
     def start_time_skipping(cls) -> WorkflowEnvironment:
@@ -181,7 +184,9 @@ class WorkflowEnvironment:
         await sync_to_async(self.sleep)(duration)
 
     def __enter__(self) -> WorkflowEnvironment:
-        transport = _local.LocalTransport()
+        from ._local import LocalTransport  # the ORM: only once Django is set up
+
+        transport = LocalTransport()
         _dispatch.install(transport)
         self._transport = transport
         return self

@@ -180,7 +180,8 @@ def _as_text(value: Any) -> str:
 
 
 def _summary(execution: WorkflowExecution) -> WorkflowSummary:
-    return WorkflowSummary(**{name: getattr(execution, name) for name in SUMMARY_FIELDS})
+    values = {name: getattr(execution, name) for name in SUMMARY_FIELDS}
+    return WorkflowSummary(**{**values, "run_id": str(execution.run_id)})
 
 
 def delete_closed_runs(runs: QuerySet[WorkflowExecution]) -> int:

@@ -9,6 +9,7 @@ as ``make lint``.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -207,3 +208,16 @@ def test_importing_the_package_loads_no_models():
 @pytest.mark.django_db
 def test_migrations_are_in_sync_with_the_models():
     call_command("makemigrations", "durable_workflows", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    "module", ["durable_workflows.client", "durable_workflows.testing", "durable_workflows.worker"]
+)
+def test_public_modules_import_before_django_is_set_up(module):
+    """Scripts ported from Temporal import these at the top, before django.setup()."""
+    code = f"import {module}; from django.apps import apps; assert not apps.ready"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

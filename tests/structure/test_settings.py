@@ -38,3 +38,9 @@ def test_a_bad_value_is_a_system_check_error(settings):
     errors = [e for e in run_checks() if e.id == "durable_workflows.E001"]
     assert len(errors) == 1
     assert "TICK_INTERVAL" in errors[0].msg and "'often'" in errors[0].msg
+
+
+def test_a_default_start_to_close_timeout_that_is_not_positive_is_refused(settings):
+    settings.DURABLE_WORKFLOWS = {"DEFAULT_START_TO_CLOSE_TIMEOUT": 0}
+    with pytest.raises(ImproperlyConfigured, match="must be positive"):
+        _ = dw_settings.DEFAULT_START_TO_CLOSE_TIMEOUT
