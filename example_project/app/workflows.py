@@ -99,6 +99,7 @@ class OrderWorkflow:
 class SignupWorkflow:
     def __init__(self) -> None:
         self.verified = False
+        self.resends = 0
         self.status = "waiting for email verification"
 
     @workflow.run
@@ -118,6 +119,17 @@ class SignupWorkflow:
     @workflow.signal
     def email_verified(self) -> None:
         self.verified = True
+
+    @workflow.update
+    def resend_code(self) -> int:
+        """Ask for another verification email; returns how many were asked for."""
+        self.resends += 1
+        return self.resends
+
+    @resend_code.validator
+    def _check_resend(self) -> None:
+        if self.verified:
+            raise ValueError("Already verified: no code to resend.")
 
     @workflow.query
     def get_status(self) -> str:
