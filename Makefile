@@ -62,6 +62,9 @@ except Exception as exc:
     print(f"The broker does not answer at {connection.as_uri()}: {exc}", file=sys.stderr)
     print("  Start Redis (e.g. `redis-server --daemonize yes`, or `docker run -d -p 6379:6379 redis:7`)", file=sys.stderr)
     print("  or set CELERY_BROKER_URL=redis://HOST:6379/11.", file=sys.stderr)
+if not os.path.exists("/usr/bin/chromium"):
+    failed = True
+    print("Debian's chromium is missing (the admin's browser tests drive it): sudo apt-get install chromium", file=sys.stderr)
 sys.exit(1 if failed else 0)
 endef
 export CHECK_SERVICES
