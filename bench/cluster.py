@@ -34,15 +34,15 @@ def configure_environment() -> None:
     os.environ["PYTHONUNBUFFERED"] = "1"
 
 
-def recreate_database() -> None:
+def recreate_database(name: str = DB_NAME) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def drop_database() -> None:
+def drop_database(name: str = DB_NAME) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def flush_broker() -> None:
@@ -90,6 +90,13 @@ class Process:
         if self.popen.poll() is not None:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{tail}")
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: no cleanup, no acks, as in a power cut."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        self._log.close()
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -7,18 +7,24 @@ deliveries of the same hint serialize and the second finds nothing pending.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 
-from . import _clock, _dispatch, _registry, _store
+from . import _clock, _dispatch, _registry, _sticky, _store
 from ._engine import (
     COMMAND_EVENT_TYPES,
+    CacheMissError,
     EventType,
     HistoryEvent,
+    TaskResult,
+    WorkflowDefinition,
     WorkflowTaskError,
+    continue_workflow_task,
     run_workflow_task,
 )
 from ._replaying import WorkflowTouchedDatabaseError, forbid_database_access, workflow_info
+from ._sticky import CachedRun
 from ._store import PendingWorkflowTask
 from .conf import dw_settings
 from .exceptions import DurableWorkflowsError
@@ -77,20 +83,21 @@ def _run_locked(execution: WorkflowExecution) -> None:
     now = _clock.now()
     if execution.task_dispatch_after and execution.task_dispatch_after > now:
         return  # backing off after a failure; a delayed hint or the tick brings it back
-    history = _store.load_history(execution)
-    if not _has_unseen_events(history):
+    run_id = str(execution.run_id)
+    cached = _sticky.runs.take(run_id)
+    if cached is not None and cached.last_event_id >= execution.history_length:
+        cached = None  # the history is not what the instance saw: replay
+    history = _store.load_history(
+        execution, after_event_id=cached.last_event_id if cached is not None else 0
+    )
+    if not history or not _has_unseen_events(history):
         _store.mark_task_seen(execution)
+        if cached is not None:
+            _sticky.runs.put(run_id, cached, dw_settings.MAX_CACHED_RUNS)
         return
     try:
         definition = _registry.get_workflow(execution.workflow_type)
-        with forbid_database_access(execution):
-            result = run_workflow_task(
-                definition,
-                workflow_info(execution),
-                history,
-                now,
-                max_payload_bytes=dw_settings.MAX_PAYLOAD_BYTES,
-            )
+        result = _continue_or_replay(execution, definition, cached, history, now)
     except (WorkflowTaskError, DurableWorkflowsError, WorkflowTouchedDatabaseError) as error:
         logger.warning(
             "Workflow task of %s %s failed (attempt %s); it will be retried: %s",
@@ -101,7 +108,44 @@ def _run_locked(execution: WorkflowExecution) -> None:
         )
         _store.record_task_failed(execution, error, now)
         return
+    seen = execution.history_length
     _store.record_task_completed(execution, result.commands, now)
+    capacity = dw_settings.MAX_CACHED_RUNS
+    # Kept only while an activity is out: its outcome continues the run in this process
+    # (continue_here) soon. A run that sleeps or waits for a message replays when it
+    # wakes, so a sleeping workflow still costs a row and no worker memory.
+    if capacity and result.instance.awaits_activity:
+        entry = CachedRun(result.instance, result.commands, seen)
+        # Only once the task's events are in the database may the instance stand for them.
+        transaction.on_commit(lambda: _sticky.runs.put(run_id, entry, capacity))
+
+
+def _continue_or_replay(
+    execution: WorkflowExecution,
+    definition: WorkflowDefinition,
+    cached: CachedRun | None,
+    history: list[HistoryEvent],
+    now: datetime,
+) -> TaskResult:
+    """The task's result from the cached instance if it continues cleanly, else a replay.
+
+    Workflow code runs with the database refused; loading the history is ours.
+    """
+    if cached is not None:
+        try:
+            with forbid_database_access(execution):
+                return continue_workflow_task(cached.instance, cached.issued, history, now)
+        except CacheMissError:
+            logger.info("Cached instance of run %s is stale; replaying.", execution.run_id)
+        history = _store.load_history(execution)
+    with forbid_database_access(execution):
+        return run_workflow_task(
+            definition,
+            workflow_info(execution),
+            history,
+            now,
+            max_payload_bytes=dw_settings.MAX_PAYLOAD_BYTES,
+        )
 
 
 def _has_unseen_events(history: list[HistoryEvent]) -> bool:

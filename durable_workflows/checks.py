@@ -23,6 +23,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             "DEFAULT_START_TO_CLOSE_TIMEOUT",
             "HISTORY_RETENTION",
             "PAYLOAD_CODEC",
+            "MAX_CACHED_RUNS",
         ):
             getattr(dw_settings, key)
     except ImproperlyConfigured as exc:

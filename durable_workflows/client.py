@@ -21,9 +21,11 @@ from asgiref.sync import sync_to_async
 from . import _json
 from ._engine import HistoryEvent, StartOptions, from_json
 from .common import WorkflowDescription, WorkflowIDReusePolicy, WorkflowSummary
+from .exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
     from . import _services
+    from ._services import arguments as _arguments
 else:
 
     class _Deferred(ModuleType):
@@ -38,6 +40,7 @@ else:
             return getattr(import_module(self._target, __package__), attr)
 
     _services = _Deferred("._services")
+    _arguments = _Deferred("._services.arguments")
 
 
 def _ensure_django() -> None:
@@ -129,9 +132,10 @@ class WorkflowHandle:
                 ``cause`` says why.
             WorkflowResultTimeoutError: still running after ``timeout``.
             WorkflowNotFoundError: no such workflow.
+            InvalidArgumentError: ``timeout`` is negative or over ten years.
         """
+        seconds = _arguments.check_wait_seconds(timeout, "The result timeout")
         execution = self._execution()
-        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         outcome = _services.wait_for_outcome(execution, seconds)
         value = _services.raise_for_outcome(outcome, self.workflow_id)
         return from_json(value, self._result_hint(execution.workflow_type))
@@ -201,10 +205,14 @@ class WorkflowHandle:
         Raises:
             WorkflowUpdateFailedError: rejected, or the handler raised; ``cause`` says why.
             WorkflowClosedError: the run is (or became) closed.
+            InvalidArgumentError: arguments that do not fit, a malformed ``id``, or a
+                ``timeout`` that is negative or over ten years.
         """
+        seconds = _arguments.check_wait_seconds(timeout, "The update timeout")
+        if id is not None:
+            _arguments.check_identifier(id, "The update id")
         execution = self._execution()
         name = _services.handler_name(update, "update")
-        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         value = _services.update_workflow(
             self.workflow_id,
             name,
@@ -269,7 +277,7 @@ class Client:
         *args: Any,
         id: str,
         task_queue: str | None = None,
-        execution_timeout: timedelta | None = None,
+        execution_timeout: timedelta | float | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         search_attributes: dict[str, Any] | None = None,
         memo: dict[str, Any] | None = None,
@@ -284,8 +292,11 @@ class Client:
                 class, or the registered type name.
             *args: Arguments of the run method (or ``args=[...]``).
             id: The workflow id; one run per id may be RUNNING at a time.
-            task_queue: Celery queue of the workers; default ``DEFAULT_TASK_QUEUE``.
-            execution_timeout: Close the run as TIMED_OUT after this long.
+            task_queue: Celery queue of the workers; default ``DEFAULT_TASK_QUEUE``. Letters,
+                digits and ``_.-:@``, up to 100 characters; one of ``ALLOWED_TASK_QUEUES``
+                if that setting is set.
+            execution_timeout: Close the run as TIMED_OUT after this long (a timedelta or
+                seconds; at most ten years).
             id_reuse_policy: Whether the id of a closed run may be reused.
             search_attributes: Values to filter by in the admin and the API.
             memo: Free-form data shown with the run.
@@ -296,8 +307,11 @@ class Client:
 
         Raises:
             UnknownWorkflowTypeError: ``workflow`` is not a registered workflow.
-            InvalidArgumentError: the arguments do not fit the run method.
-            PayloadError: an argument is not JSON-serializable or too large.
+            InvalidArgumentError: the arguments do not fit the run method's type hints; an
+                id or task queue that is malformed (or not allowed); a timeout out of range.
+            PayloadError: an argument, the memo or the search attributes are not
+                JSON-serializable, nested deeper than ``MAX_PAYLOAD_DEPTH`` (or contain
+                themselves), hold NUL characters or lone surrogates, or are too large.
             WorkflowAlreadyStartedError: the id is running (or may not be reused).
         """
         call_args = _call_args(args, kwargs, "start_workflow")
@@ -310,7 +324,7 @@ class Client:
         options = StartOptions(
             workflow_id=id,
             task_queue=task_queue,
-            execution_timeout=execution_timeout,
+            execution_timeout=_as_timedelta(execution_timeout, "The execution timeout"),
             id_reuse_policy=id_reuse_policy,
             search_attributes=search_attributes or {},
             memo=memo or {},
@@ -361,6 +375,22 @@ class Client:
 
     async def alist_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowSummary]:
         return await _async(self.list_workflows)(*args, **kwargs)
+
+
+def _as_timedelta(value: timedelta | float | None, what: str) -> timedelta | None:
+    """A timeout given as seconds or a timedelta, as a timedelta (the service checks its range)."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(
+            f"{what} must be a timedelta or a number of seconds, got {type(value).__name__}."
+        )
+    try:
+        return timedelta(seconds=value)
+    except (OverflowError, ValueError):  # 1e300, NaN
+        raise InvalidArgumentError(
+            f"{what} must be a timedelta or a number of seconds, got {value!r}."
+        ) from None
 
 
 def _call_args(args: Sequence[Any], kwargs: dict[str, Any], where: str) -> list[Any]:

@@ -5,25 +5,36 @@ Unknown keys are an error, so a typo is caught rather than silently ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
     "DEFAULT_TASK_QUEUE": "default",
     "DEFAULT_START_TO_CLOSE_TIMEOUT": timedelta(minutes=10),
     "TICK_INTERVAL": 1.0,
     "MAX_PAYLOAD_BYTES": 2 * 1024 * 1024,
+    "MAX_PAYLOAD_DEPTH": 64,
+    "ALLOWED_TASK_QUEUES": None,  # None: any well-formed name
     "HISTORY_RETENTION": timedelta(days=30),
     "PAYLOAD_CODEC": None,  # read by durable_workflows.codec
+    "VISIBLE_RUNS": None,  # dotted path of (queryset, user) -> queryset; None: every run
     # Not in the public table: how the machinery paces itself.
     "REDRIVE_AFTER": timedelta(seconds=10),
     "COUNTDOWN_FAST_PATH_MAX": timedelta(seconds=60),
     "TICK_BATCH_SIZE": 500,
+    "MAX_CACHED_RUNS": 1000,  # a worker process's sticky cache of instances; 0 turns it off
     "WORKFLOW_TASK_RETRY_MAX_INTERVAL": timedelta(seconds=10),
 }
+
+
+#: The deepest nesting MAX_PAYLOAD_DEPTH may allow: payloads are converted recursively
+#: (up to two frames a level), and the whole stack must stay under Python's limit of 1000.
+MAX_PAYLOAD_DEPTH_CEILING = 200
 
 
 def _as_timedelta(value: Any, key: str) -> timedelta:
@@ -79,6 +90,39 @@ class Settings:
         return int(self._get("MAX_PAYLOAD_BYTES"))
 
     @property
+    def MAX_PAYLOAD_DEPTH(self) -> int:  # noqa: N802
+        """How deeply lists and dicts may nest in one payload (``[]`` is one level)."""
+        value = self._get("MAX_PAYLOAD_DEPTH")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= MAX_PAYLOAD_DEPTH_CEILING
+        ):
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['MAX_PAYLOAD_DEPTH'] must be a whole number from 1 to "
+                f"{MAX_PAYLOAD_DEPTH_CEILING}, got {value!r}."
+            )
+        return value
+
+    @property
+    def ALLOWED_TASK_QUEUES(self) -> frozenset[str] | None:  # noqa: N802
+        """The task queues a run may be started on (with DEFAULT_TASK_QUEUE); None: any."""
+        value = self._get("ALLOWED_TASK_QUEUES")
+        if value is None:
+            return None
+        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['ALLOWED_TASK_QUEUES'] must be None or a list of queue "
+                f"names, got {value!r}."
+            )
+        if not all(isinstance(name, str) and name for name in value):
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['ALLOWED_TASK_QUEUES'] must hold non-empty strings, "
+                f"got {value!r}."
+            )
+        return frozenset(value)
+
+    @property
     def HISTORY_RETENTION(self) -> timedelta | None:  # noqa: N802
         """How long closed runs are kept; ``None`` keeps them forever."""
         value = self._get("HISTORY_RETENTION")
@@ -93,6 +137,27 @@ class Settings:
         return configured_codec()
 
     @property
+    def VISIBLE_RUNS(self) -> Callable[[Any, Any], Any] | None:  # noqa: N802
+        """The object-level access hook, ``(queryset, user) -> queryset``, or None."""
+        value = self._get("VISIBLE_RUNS")
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = import_string(value)
+            except ImportError as exc:
+                raise ImproperlyConfigured(
+                    f"DURABLE_WORKFLOWS['VISIBLE_RUNS'] cannot be imported: {exc}"
+                ) from exc
+        if not callable(value):
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['VISIBLE_RUNS'] must be the dotted path of a callable "
+                f"(queryset, user) -> queryset, got {value!r}."
+            )
+        hook: Callable[[Any, Any], Any] = value
+        return hook
+
+    @property
     def REDRIVE_AFTER(self) -> timedelta:  # noqa: N802
         return _as_timedelta(self._get("REDRIVE_AFTER"), "REDRIVE_AFTER")
 
@@ -103,6 +168,16 @@ class Settings:
     @property
     def TICK_BATCH_SIZE(self) -> int:  # noqa: N802
         return int(self._get("TICK_BATCH_SIZE"))
+
+    @property
+    def MAX_CACHED_RUNS(self) -> int:  # noqa: N802
+        """How many running instances a worker process keeps between tasks (0: none)."""
+        value = self._get("MAX_CACHED_RUNS")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(
+                f"DURABLE_WORKFLOWS['MAX_CACHED_RUNS'] must be a whole number >= 0, got {value!r}."
+            )
+        return value
 
     @property
     def WORKFLOW_TASK_RETRY_MAX_INTERVAL(self) -> timedelta:  # noqa: N802

@@ -1,8 +1,13 @@
 """Celery entry points only: parse the hint, hand over to the worker or the tick.
 
 Every task is idempotent: it re-reads the database and does nothing when the
-hint is stale, duplicated or early. ``acks_late`` means a message being worked
-on when its worker dies is redelivered (a duplicate hint, which is harmless).
+hint is stale, duplicated or early. ``acks_late`` means a message being worked on when
+its worker dies is redelivered (a duplicate hint, which is harmless).
+
+Each task first drops a database connection that a failure left unusable (a terminated
+backend, a restarted server), as Django does at the start of a request: Celery reuses
+connections across tasks (CELERY_DB_REUSE_MAX), and a dead one would otherwise fail
+every task the worker takes until it is restarted.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from . import _clock, _store
 from ._activity_worker import process_activity_task
@@ -56,16 +62,19 @@ def _bound_task(**options: Any) -> Callable[[Callable[Concatenate[Any, P], None]
 
 @_task(name=WORKFLOW_TASK, **_HINT)
 def workflow_task(run_id: str) -> None:
+    close_old_connections()
     process_workflow_task(run_id)
 
 
 @_task(name=ACTIVITY_TASK, **_HINT)
 def activity_task(activity_task_id: int, attempt: int) -> None:
+    close_old_connections()
     process_activity_task(int(activity_task_id), int(attempt))
 
 
 @_task(name=FIRE_TIMER, **_HINT)
 def fire_timer(timer_pk: int) -> None:
+    close_old_connections()
     execution_pk = _store.timer_execution_pk(int(timer_pk))
     if execution_pk is not None:
         fired = _store.fire_due_timers(
@@ -77,6 +86,7 @@ def fire_timer(timer_pk: int) -> None:
 
 @_task(name="durable_workflows.tick", ignore_result=True)
 def tick() -> None:
+    close_old_connections()
     run_tick()
 
 

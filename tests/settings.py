@@ -12,7 +12,11 @@ from example_project.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DW_TEST_CONN_MAX_AGE", "0"))  # noqa: F405
+if os.environ.get("DW_TEST_APPLICATION_NAME"):  # lets a test find a worker's connections
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[  # noqa: F405
+        "DW_TEST_APPLICATION_NAME"
+    ]
 DATABASES["default"]["TEST"] = {  # noqa: F405
     "NAME": os.environ.get("TEST_DATABASE_NAME", "test_durable_workflows")
 }

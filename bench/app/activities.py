@@ -1,6 +1,32 @@
+import os
+import time
+
 from durable_workflows import activity
+
+from .models import SideEffect
 
 
 @activity.defn
 def bench_noop(value: int) -> int:
     return value
+
+
+@activity.defn
+def chaos_step(tag: int, step: int, body_seconds: float) -> int:
+    """Record one side effect row for (run, step), then work ``body_seconds``.
+
+    The row is committed before the body's work, so a worker killed during that work
+    leaves a row for an attempt that never completes: the retry adds a duplicate.
+    """
+    info = activity.info()
+    SideEffect.objects.create(
+        run_id=info.workflow_run_id, step=step, attempt=info.attempt, worker_pid=os.getpid()
+    )
+    if body_seconds > 0:
+        time.sleep(body_seconds)
+    return chaos_result(tag, step)
+
+
+def chaos_result(tag: int, step: int) -> int:
+    """What ``chaos_step`` returns: the soak checks every run's result against it."""
+    return tag * 100 + step

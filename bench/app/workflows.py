@@ -1,9 +1,9 @@
 from datetime import timedelta
 
-from durable_workflows import workflow
+from durable_workflows import RetryPolicy, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from bench.app.activities import bench_noop
+    from bench.app.activities import bench_noop, chaos_step
 
 
 @workflow.defn
@@ -25,3 +25,37 @@ class BenchSleepWorkflow:
     async def run(self, seconds: float) -> float:
         await workflow.sleep(seconds)
         return seconds
+
+
+@workflow.defn
+class ChaosWorkflow:
+    """``len(naps) + 1`` activities in sequence, with a durable sleep of ``naps[i]`` after step i.
+
+    Returns the activities' results in order. Attempts are short (``start_to_close``
+    seconds) and retried after at most 2 s, so an attempt killed with its worker is
+    timed out by the tick and retried quickly.
+    """
+
+    @workflow.run
+    async def run(
+        self, tag: int, naps: list[float], body_seconds: float, start_to_close: float
+    ) -> list[int]:
+        results = []
+        for step in range(len(naps) + 1):
+            if step:
+                await workflow.sleep(naps[step - 1])
+            results.append(
+                await workflow.execute_activity(
+                    chaos_step,
+                    tag,
+                    step,
+                    body_seconds,
+                    activity_id=f"step-{step}",
+                    start_to_close_timeout=timedelta(seconds=start_to_close),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=1),
+                        maximum_interval=timedelta(seconds=2),
+                    ),
+                )
+            )
+        return results

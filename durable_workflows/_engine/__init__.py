@@ -38,7 +38,14 @@ from .failures import (
 from .instance import WorkflowInstance
 from .loop import current_runtime
 from .options import ActivityOptions, StartOptions
-from .replay import TaskResult, replay_for_query, run_workflow_task, split_history
+from .replay import (
+    CacheMissError,
+    TaskResult,
+    continue_workflow_task,
+    replay_for_query,
+    run_workflow_task,
+    split_history,
+)
 from .runtime import ActivityHandle, WorkflowInfo, WorkflowRuntime
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "ActivityDefinition",
     "ActivityHandle",
     "ActivityOptions",
+    "CacheMissError",
     "CancelTimer",
     "CancelWorkflowExecution",
     "Command",
@@ -76,6 +84,7 @@ __all__ = [
     "WorkflowRuntime",
     "WorkflowTaskError",
     "check_size",
+    "continue_workflow_task",
     "current_runtime",
     "exception_from_failure",
     "failure_from_exception",

@@ -118,6 +118,11 @@ class WorkflowInstance:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def awaits_activity(self) -> bool:
+        """Whether an activity this run scheduled has not reported its outcome yet."""
+        return any(not pending.handle.done() for pending in self._activities.values())
+
     def activate(
         self,
         events: Sequence[HistoryEvent],

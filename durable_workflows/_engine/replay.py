@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..exceptions import NondeterminismError
+from ..exceptions import DurableWorkflowsError, NondeterminismError
 from .commands import COMMAND_EVENT_TYPES, Command, describe_event, mismatch
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES
 from .definitions import WorkflowDefinition
@@ -143,6 +143,43 @@ def run_workflow_task(
     split = split_history(history)
     instance = new_instance(definition, info, history, max_payload_bytes=max_payload_bytes)
     replay_tasks(instance, split.tasks)
+    commands = instance.activate(split.pending, now) if not instance.closed else []
+    return TaskResult(commands=commands, instance=instance)
+
+
+class CacheMissError(DurableWorkflowsError):
+    """The events after a cached instance's last task are not what it expects: replay fully."""
+
+
+def continue_workflow_task(
+    instance: WorkflowInstance,
+    issued: Sequence[Command],
+    new_events: Sequence[HistoryEvent],
+    now: datetime,
+) -> TaskResult:
+    """Advance an instance kept in memory since it ran the previous task (a sticky cache).
+
+    ``issued`` are the commands that task returned and ``new_events`` every event recorded
+    after the last one the instance saw: that task's WorkflowTaskCompleted and command
+    events, then the new activation. The commands are bound to their events (and checked
+    against them, as replay does), then the activation runs at ``now``. The cost is that
+    of the new events, whatever the length of the history.
+
+    Raises:
+        CacheMissError: ``new_events`` do not continue from the instance (the caller
+            replays from scratch instead; nothing of the instance may be reused).
+        WorkflowTaskError: as :func:`run_workflow_task`.
+    """
+    try:
+        split = split_history(new_events)
+    except ValueError as exc:
+        raise CacheMissError(str(exc)) from exc
+    if len(split.tasks) != 1 or split.tasks[0].activation or instance.closed:
+        raise CacheMissError("The history does not continue from the cached instance.")
+    try:
+        _match(0, split.tasks[0], list(issued), instance)
+    except NondeterminismError as exc:
+        raise CacheMissError(str(exc)) from exc
     commands = instance.activate(split.pending, now) if not instance.closed else []
     return TaskResult(commands=commands, instance=instance)
 

@@ -35,7 +35,14 @@ from .runs import (
     start_workflow,
     wait_for_outcome,
 )
-from .visibility import LIST_FIELDS, SUMMARY_FIELDS, history_page, list_executions
+from .visibility import (
+    LIST_FIELDS,
+    SUMMARY_FIELDS,
+    history_page,
+    list_executions,
+    require_visible,
+    visible_runs,
+)
 
 __all__ = [
     "LIST_FIELDS",
@@ -62,10 +69,12 @@ __all__ = [
     "prepare_signal",
     "query_workflow",
     "raise_for_outcome",
+    "require_visible",
     "resolve_definition",
     "signal_workflow",
     "start_workflow",
     "terminate_workflow",
     "update_workflow",
+    "visible_runs",
     "wait_for_outcome",
 ]

@@ -16,6 +16,7 @@ from .. import _clock, _dispatch, _registry, _store
 from .._engine import (
     Failure,
     HandlerDefinition,
+    HistoryEvent,
     ReadOnlyViolationError,
     WorkflowDefinition,
     WorkflowInstance,
@@ -82,8 +83,13 @@ def signal_workflow(
 # --- queries and update validation: read-only replay -------------------------------------------
 
 
-def _replayed(execution: WorkflowExecution, definition: WorkflowDefinition) -> WorkflowInstance:
-    history = _store.load_history(execution)
+def _replayed(
+    execution: WorkflowExecution,
+    definition: WorkflowDefinition,
+    history: list[HistoryEvent] | None = None,
+) -> WorkflowInstance:
+    if history is None:
+        history = _store.load_history(execution)
     with forbid_database_access(execution):
         instance = replay_for_query(
             definition,
@@ -158,8 +164,9 @@ def update_workflow(
 ) -> Any:
     """Validate, record and wait for an update; returns the handler's JSON-ready result.
 
-    The validator runs on a read-only replay under the run's lock, before anything
-    is written: a rejection writes nothing.
+    The validator runs on a read-only replay before anything is written: a rejection
+    writes nothing. The replay is made before the run's lock is taken, so a long history
+    does not stall the run's other writers (see :func:`_accept_update`).
 
     Raises:
         WorkflowUpdateFailedError: rejected by the validator, or the handler failed.
@@ -173,11 +180,7 @@ def update_workflow(
     handler, payloads = encode_handler_args(definition, "update", name, args)
     assert handler is not None
     update_id = update_id or str(uuid.uuid4())
-    with locked_run(execution) as locked:
-        _store.require_running(locked, f"send update {name!r} to")
-        if handler.validator is not None:
-            _validate(locked, definition, handler, payloads)
-        _store.accept_update(locked, update_id, name, payloads, _clock.now())
+    _accept_update(execution, definition, handler, update_id, payloads)
 
     def check() -> dict[str, Any] | None:
         outcome = _store.update_outcome(execution.pk, update_id)
@@ -202,16 +205,60 @@ def update_workflow(
     return outcome.get("result")
 
 
+#: Replays of an update's validator made outside the run's lock before the last one is
+#: made under it. Each retry means events were appended between the replay and the lock.
+VALIDATION_ATTEMPTS = 3
+
+
+def _accept_update(
+    execution: WorkflowExecution,
+    definition: WorkflowDefinition,
+    handler: HandlerDefinition,
+    update_id: str,
+    payloads: list[Any],
+) -> None:
+    """Validate the update (if its handler has a validator), then record it as accepted.
+
+    The validator's replay reads the whole history, so it is made before the row lock is
+    taken: holding the lock meanwhile would stall every writer of the run (on SQLite, of
+    the database). Under the lock the history length is compared with the replayed one;
+    if events were appended in between, the replay is made again. The last of
+    ``VALIDATION_ATTEMPTS`` is made under the lock, so a busy run still gets an answer.
+    """
+    name = handler.name
+    for attempt in range(1, VALIDATION_ATTEMPTS + 1):
+        replayed_length = None
+        if handler.validator is not None and attempt < VALIDATION_ATTEMPTS:
+            _store.require_running(execution, f"send update {name!r} to")
+            replayed_length = _validate(execution, definition, handler, payloads)
+        with locked_run(execution) as locked:
+            _store.require_running(locked, f"send update {name!r} to")
+            if handler.validator is not None:
+                if replayed_length is None:
+                    _validate(locked, definition, handler, payloads)
+                elif locked.history_length != replayed_length:
+                    execution = locked
+                    continue  # the history grew since the replay: validate it again
+            _store.accept_update(locked, update_id, name, payloads, _clock.now())
+            return
+
+
 def _validate(
     execution: WorkflowExecution,
     definition: WorkflowDefinition,
     handler: HandlerDefinition,
     payloads: list[Any],
-) -> None:
+) -> int:
+    """Run the validator on a replay of the history; returns how many events it replayed.
+
+    Raises:
+        WorkflowUpdateFailedError: the validator rejected the update.
+    """
     validator = handler.validator
     assert validator is not None
     decoded = handler.signature.decode_args(payloads)
-    instance = _replayed(execution, definition)
+    history = _store.load_history(execution)
+    instance = _replayed(execution, definition, history)
     try:
         _read_only_call(
             execution,
@@ -229,6 +276,7 @@ def _validate(
         raise WorkflowUpdateFailedError(  # noqa: B904
             f"Update {handler.name!r} was rejected: {exc}", cause=cause
         )
+    return history[-1].event_id if history else 0
 
 
 # --- cancel and terminate ---------------------------------------------------------------------

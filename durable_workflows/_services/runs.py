@@ -1,7 +1,8 @@
 """Runs: start, find, describe, list, read history, wait for and read outcomes, delete.
 
-Everything is validated before anything is written: an unknown workflow type,
-wrong arguments or an unstorable payload raise before the transaction starts.
+Everything is validated before anything is written: an unknown workflow type, a bad
+id or task queue, wrong arguments, an unstorable payload (arguments, memo, search
+attributes) or an out-of-range timeout raise before the transaction starts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from django.db.models import QuerySet
 
 from .. import _clock, _dispatch, _registry, _store
 from .._engine import Failure, HistoryEvent, StartOptions, WorkflowDefinition
-from .._engine.converter import to_json
 from ..common import (
     PendingActivity,
     PendingTimer,
@@ -38,7 +38,14 @@ from ..models import (
     WorkflowExecution,
     WorkflowStatus,
 )
-from .arguments import check_decodable, check_identifier
+from .arguments import (
+    check_identifier,
+    check_task_queue,
+    check_text,
+    check_timeout,
+    encode_args,
+    encode_mapping,
+)
 from .visibility import SUMMARY_FIELDS, list_executions
 
 
@@ -56,14 +63,14 @@ def start_workflow(
     else to a new run started atomically with it.
     """
     workflow_id = check_identifier(options.workflow_id, "The workflow id")
-    queue = options.task_queue or dw_settings.DEFAULT_TASK_QUEUE
-    payloads = definition.run_signature.encode_args(args, dw_settings.MAX_PAYLOAD_BYTES)
-    check_decodable(definition.run_signature, payloads, f"workflow {definition.name!r}")
+    queue = check_task_queue(options.task_queue or dw_settings.DEFAULT_TASK_QUEUE)
+    check_timeout(options.execution_timeout, "The execution timeout")
+    payloads = encode_args(definition.run_signature, args, f"workflow {definition.name!r}")
     stored = replace(
         options,
-        task_queue=check_identifier(queue, "The task queue"),
-        search_attributes=to_json(options.search_attributes or {}),
-        memo=to_json(options.memo or {}),
+        task_queue=queue,
+        search_attributes=encode_mapping(options.search_attributes, "The search attributes"),
+        memo=encode_mapping(options.memo, "The memo"),
     )
 
     def create() -> WorkflowExecution:
@@ -90,7 +97,13 @@ def start_workflow(
 
 
 def get_execution(workflow_id: str, run_id: str | None = None) -> WorkflowExecution:
-    """The given run, or the latest run of ``workflow_id``."""
+    """The given run, or the latest run of ``workflow_id``.
+
+    Raises:
+        WorkflowNotFoundError: no such run.
+        InvalidArgumentError: an id PostgreSQL cannot compare (a NUL, a lone surrogate).
+    """
+    check_text(workflow_id, "The workflow id")
     rows = WorkflowExecution.objects.filter(workflow_id=workflow_id)
     if run_id:
         try:

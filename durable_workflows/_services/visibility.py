@@ -2,7 +2,8 @@
 the client, the API, the management command and the admin.
 
 Temporal calls this "visibility". Listing never loads payload columns (input, result,
-failure, memo), so a page of runs costs one query whatever the payloads weigh.
+failure, memo), so a page of runs costs one query whatever the payloads weigh. Which
+runs a user may see at all is the project's ``VISIBLE_RUNS`` hook (:func:`visible_runs`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from .._engine import HistoryEvent
 from .._store import to_engine_event
 from ..common import WorkflowSummary
-from ..exceptions import InvalidArgumentError
+from ..conf import dw_settings
+from ..exceptions import InvalidArgumentError, WorkflowNotFoundError
 from ..models import HistoryEvent as HistoryEventRow
 from ..models import WorkflowExecution, WorkflowStatus
 
@@ -71,10 +76,11 @@ def list_executions(
                 f"Search attribute name {key!r} is not usable in a filter: use letters, "
                 "digits, '_' and '-', starting with a letter or '_'."
             )
+        # Cast to text: a bare key transform is compared as JSON on SQLite (the value is
+        # parsed there, so "c-7" is malformed JSON); as text it reads the same everywhere.
         alias = f"_search_{index}"
-        rows = rows.annotate(**{alias: KeyTextTransform(key, "search_attributes")}).filter(
-            **{alias: value}
-        )
+        as_text = Cast(KeyTextTransform(key, "search_attributes"), TextField())
+        rows = rows.annotate(**{alias: as_text}).filter(**{alias: value})
     return rows.order_by("-start_time", "-id")
 
 
@@ -88,3 +94,41 @@ def history_page(
     if limit is not None:
         rows = rows[:limit]
     return [to_engine_event(row) for row in rows]
+
+
+def visible_runs(rows: QuerySet[WorkflowExecution], user: Any) -> QuerySet[WorkflowExecution]:
+    """``rows`` narrowed to the runs ``user`` may see, by the ``VISIBLE_RUNS`` hook.
+
+    Without the hook every run is visible to whoever holds the view permission.
+
+    Raises:
+        ImproperlyConfigured: the hook returned something other than a queryset of runs.
+    """
+    hook = dw_settings.VISIBLE_RUNS
+    if hook is None:
+        return rows
+    narrowed = hook(rows, user)
+    if not (isinstance(narrowed, QuerySet) and narrowed.model is WorkflowExecution):
+        raise ImproperlyConfigured(
+            "DURABLE_WORKFLOWS['VISIBLE_RUNS'] must return a queryset of WorkflowExecution "
+            f"(the one it was given, filtered); it returned {narrowed!r}."
+        )
+    return narrowed
+
+
+def require_visible(
+    execution: WorkflowExecution, user: Any, run_id: str | None = None
+) -> WorkflowExecution:
+    """Return ``execution`` (found by ``get_execution(workflow_id, run_id)``) if ``user``
+    may see it.
+
+    Raises:
+        WorkflowNotFoundError: the ``VISIBLE_RUNS`` hook hides it. The error reads as the
+            one for a run that does not exist, so it tells nothing of the run.
+    """
+    if dw_settings.VISIBLE_RUNS is None:
+        return execution
+    if not visible_runs(WorkflowExecution.objects.filter(pk=execution.pk), user).exists():
+        suffix = f" with run id {run_id!r}" if run_id else ""
+        raise WorkflowNotFoundError(f"No workflow {execution.workflow_id!r}{suffix}.")
+    return execution

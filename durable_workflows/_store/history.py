@@ -39,11 +39,12 @@ def lock_running(workflow_id: str) -> WorkflowExecution | None:
     )
 
 
-def load_history(execution: WorkflowExecution) -> list[EngineEvent]:
+def load_history(execution: WorkflowExecution, *, after_event_id: int = 0) -> list[EngineEvent]:
+    """The run's events with ids above ``after_event_id`` (all of them by default), in order."""
     # One plain SELECT of the four columns: the engine needs the whole list anyway, and
     # iterator() would cost a server-side cursor (DECLARE, FETCH, CLOSE) and model instances.
     rows = (
-        HistoryEvent.objects.filter(execution=execution)
+        HistoryEvent.objects.filter(execution=execution, event_id__gt=after_event_id)
         .order_by("event_id")
         .values_list("event_id", "event_type", "timestamp", "attributes")
     )

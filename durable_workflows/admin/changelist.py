@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from .._services import LIST_FIELDS
+from ..conf import dw_settings
 
 if TYPE_CHECKING:
     _Paginator = Paginator[Any]
@@ -70,7 +71,8 @@ class IndexedValuesFilter(AllValuesFieldListFilter):
     """Lists a column's distinct values; on PostgreSQL with a skip scan over its index.
 
     The column must have a b-tree index (``db_index=True``). At most ``MAX_VALUES``
-    values are listed.
+    values are listed. With a ``VISIBLE_RUNS`` hook, only the values of the runs this
+    user may see: a ``DISTINCT`` over those, since the skip scan reads the whole table.
     """
 
     MAX_VALUES = 200
@@ -81,7 +83,8 @@ class IndexedValuesFilter(AllValuesFieldListFilter):
         connection = connections[queryset.db]
         column = self.field.column  # None only for fields without a column, never here
         values: list[Any]
-        if connection.vendor == "postgresql" and column is not None:
+        everything_visible = dw_settings.VISIBLE_RUNS is None
+        if connection.vendor == "postgresql" and column is not None and everything_visible:
             values = _skip_scan(connection, queryset.model._meta.db_table, column)
         else:
             values = list(queryset[: self.MAX_VALUES])

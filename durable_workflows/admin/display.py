@@ -2,15 +2,23 @@
 
 Nothing here writes; the only reads are the history page and the activity types
 that page's events refer to.
+
+Payloads are shown bounded: at most ``PAYLOAD_CHARS`` characters (``EVENT_CHARS`` for an
+event's attributes) and ``MAX_DEPTH`` levels of nesting, written out piece by piece and
+stopped once the budget is spent, so a page costs about the same whatever the run holds.
+What is cut is marked, with a link to the whole value through the HTTP API.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from .. import _json
@@ -19,6 +27,12 @@ from ..models import ActivityTask, HistoryEvent, WorkflowExecution
 EVENTS_PER_PAGE = 100
 PREVIEW_CHARS = 80
 MAX_CAUSES = 16
+#: The most of one payload the run's page shows (input, result, memo, ...), in characters.
+PAYLOAD_CHARS = 20_000
+#: The most of one event's attributes shown, in characters (a page has up to 100 events).
+EVENT_CHARS = 4_000
+#: Nesting shown; deeper lists and dicts read ``[…]`` and ``{…}``.
+MAX_DEPTH = 20
 
 # Attributes worth a glance, in the order they read best on one line.
 _SUMMARY_KEYS = (
@@ -71,21 +85,113 @@ def event_category(event_type: str) -> str:
     return "workflow"
 
 
-def pretty_json(value: Any) -> str:
-    """Indented JSON for reading (display only; payloads are coded by the converter)."""
-    return _json.dumps_readable(value, indent=2, default=str)
+@dataclass(frozen=True)
+class Shown:
+    """A payload as the page shows it: its text, and whether that is only part of it."""
+
+    text: str
+    truncated: bool = False
+    full_url: str = ""  # where the whole value can be read (the HTTP API), if mounted
+
+
+def bounded_json(
+    value: Any, limit: int = PAYLOAD_CHARS, *, indent: int | None = 2, max_depth: int = MAX_DEPTH
+) -> tuple[str, bool]:
+    """JSON text of ``value`` for reading, at most ``limit`` characters and ``max_depth``
+    levels deep; and whether anything was left out.
+
+    Up to the limits it reads as ``json.dumps(value, indent=indent)``. The text is built
+    piece by piece and building stops at the limit: the cost is bounded by ``limit`` and
+    ``max_depth``, not by the size of ``value``.
+    """
+    writer = _BoundedWriter(limit, indent, max_depth)
+    pieces: list[str] = []
+    size = 0
+    for piece in writer.pieces(value, 0):
+        if size + len(piece) > limit:
+            pieces.append(piece[: limit - size])
+            return "".join(pieces) + "…", True
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces), writer.cut
+
+
+@dataclass
+class _BoundedWriter:
+    limit: int
+    indent: int | None
+    max_depth: int
+    cut: bool = False
+
+    def pieces(self, value: Any, depth: int) -> Iterator[str]:
+        if isinstance(value, dict | list | tuple) and value:
+            yield from self._container(value, depth)
+        elif isinstance(value, str) and len(value) > self.limit:
+            # Only the beginning can be shown; encoding all of a long string is not free.
+            self.cut = True
+            yield _json.dumps_readable(value[: self.limit])[:-1]
+        else:
+            yield _json.dumps_readable(value, default=str)
+
+    def _container(
+        self, value: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int
+    ) -> Iterator[str]:
+        is_dict = isinstance(value, dict)
+        opening, closing = ("{", "}") if is_dict else ("[", "]")
+        if depth >= self.max_depth:
+            self.cut = True
+            yield f"{opening}…{closing}"
+            return
+        if self.indent is None:
+            between, first, last = ", ", "", ""
+        else:
+            first = "\n" + " " * (self.indent * (depth + 1))
+            between, last = "," + first, "\n" + " " * (self.indent * depth)
+        items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+        yield opening
+        for index, (key, item) in enumerate(items):
+            yield between if index else first
+            if is_dict:
+                yield _json.dumps_readable(str(key)) + ": "
+            yield from self.pieces(item, depth + 1)
+        yield last + closing
+
+
+def pretty_json(value: Any, limit: int = PAYLOAD_CHARS) -> str:
+    """Indented JSON for reading, bounded (see :func:`bounded_json`)."""
+    return bounded_json(value, limit)[0]
+
+
+def shown(value: Any, full_url: str = "", limit: int = PAYLOAD_CHARS) -> Shown:
+    """A payload for the page, with the link to all of it when it is cut."""
+    text, truncated = bounded_json(value, limit)
+    return Shown(text, truncated, full_url if truncated else "")
 
 
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     """A one-line rendering of a JSON value, cut to ``limit`` characters."""
     if isinstance(value, dict) and "message" in value:  # a failure: its kind and message
         kind = value.get("type") or value.get("kind") or "Failure"
-        text = f"{kind}: {value['message']}"
+        text = f"{kind}: {str(value['message'])[:limit]}"
     elif isinstance(value, str):
-        text = value
+        text = value[: limit + 1]
     else:
-        text = _json.dumps_readable(value, default=str)
+        text, _ = bounded_json(value, limit + 1, indent=None)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def api_url(execution: WorkflowExecution, endpoint: str = "", **params: Any) -> str:
+    """The HTTP API's URL of ``execution`` (its description, or ``endpoint`` of it), or
+    ``""`` when the project does not mount the API."""
+    try:
+        base = reverse("durable_workflows_api:workflow-list")
+    except NoReverseMatch:
+        return ""
+    segment = quote(execution.workflow_id, safe="")
+    if not segment.strip("."):
+        segment = segment.replace(".", "%2E")
+    path = f"{base}{segment}/" + (f"{endpoint}/" if endpoint else "")
+    return f"{path}?{urlencode({'run_id': str(execution.run_id), **params})}"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -137,10 +243,10 @@ def failure_chain(failure: dict[str, Any] | None) -> list[FailureLink]:
         chain.append(
             FailureLink(
                 kind=kind,
-                message=str(failure.get("message", "")),
-                stack_trace=str(failure.get("stack_trace") or ""),
+                message=_cut(str(failure.get("message", ""))),
+                stack_trace=_cut(str(failure.get("stack_trace") or "")),
                 attributes={
-                    key: value
+                    key: preview(value, PREVIEW_CHARS * 4)
                     for key, value in failure.items()
                     if key not in ("kind", "type", "message", "stack_trace", "cause")
                     and value not in _HIDDEN_WHEN_EMPTY
@@ -151,6 +257,10 @@ def failure_chain(failure: dict[str, Any] | None) -> list[FailureLink]:
     return chain
 
 
+def _cut(text: str, limit: int = PAYLOAD_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class TimelineEvent:
     event_id: int
@@ -159,7 +269,7 @@ class TimelineEvent:
     timestamp: datetime
     since_start: str
     summary: list[tuple[str, str]]
-    attributes_json: str
+    attributes: Shown
 
 
 @dataclass(frozen=True)
@@ -241,7 +351,11 @@ def timeline_page(execution: WorkflowExecution, page: Any) -> TimelinePage:
             since_start="+"
             + format_duration(max((row.timestamp - execution.start_time).total_seconds(), 0.0)),
             summary=_summary(row.attributes, activity_types),
-            attributes_json=pretty_json(row.attributes),
+            attributes=shown(
+                row.attributes,
+                api_url(execution, "history", after_event_id=row.event_id - 1, limit=1),
+                EVENT_CHARS,
+            ),
         )
         for row in rows
     ]

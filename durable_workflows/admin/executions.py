@@ -43,11 +43,13 @@ from .changelist import (
     IndexedValuesFilter,
 )
 from .display import (
+    api_url,
     failure_chain,
     format_duration,
     format_time,
-    pretty_json,
+    preview,
     run_duration,
+    shown,
     timeline_page,
 )
 from .forms import ReasonForm, SignalForm
@@ -135,7 +137,38 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     class Media:
         css = {"all": ["durable_workflows/admin.css"]}
 
+    #: The only lookups a changelist URL may carry: those of the filters above, and the
+    #: exact workflow id of a run page's "All runs" link. Django would otherwise evaluate
+    #: any lookup on the model's own fields (``?workflow_id__regex=...``).
+    offered_lookups = frozenset(
+        {
+            "workflow_id",
+            "workflow_id__exact",
+            "status__exact",
+            "status__isnull",
+            "workflow_type",
+            "workflow_type__exact",
+            "workflow_type__isnull",
+            "task_queue",
+            "task_queue__exact",
+            "task_queue__isnull",
+            "start_time__gte",
+            "start_time__lt",
+            "start_time__isnull",
+        }
+    )
+
     # --- the list -------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        """The runs this user may see (``DURABLE_WORKFLOWS["VISIBLE_RUNS"]``); the list,
+        the run pages and the actions all start here."""
+        return _services.visible_runs(super().get_queryset(request), request.user)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the lookups the page offers; anything else is a 400 (Django's
+        DisallowedModelAdminLookup)."""
+        return lookup in self.offered_lookups
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ExecutionChangeList]:
         return ExecutionChangeList
@@ -240,6 +273,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not self.has_view_or_change_permission(request, execution):
             raise PermissionDenied
         description = _services.describe(execution)
+        full_url = api_url(execution)
         context = {
             **self.admin_site.each_context(request),
             **(extra_context or {}),
@@ -249,8 +283,8 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "description": description,
             "status_badge": status_badge(execution.status),
             "duration": format_duration(run_duration(execution, timezone.now())),
-            "input_json": pretty_json(execution.input),
-            "result_json": pretty_json(execution.result)
+            "input": shown(execution.input, full_url),
+            "result": shown(execution.result, full_url)
             if execution.status == WorkflowStatus.COMPLETED
             else None,
             "failure_chain": failure_chain(execution.failure),
@@ -259,16 +293,16 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 {
                     "activity": activity,
                     "failure_chain": failure_chain(activity.last_failure),
-                    "heartbeat_json": pretty_json(activity.heartbeat_details)
+                    "heartbeat": shown(activity.heartbeat_details, full_url)
                     if activity.heartbeat_details is not None
-                    else "",
+                    else None,
                 }
                 for activity in description.pending_activities
             ],
-            "search_attributes_json": pretty_json(execution.search_attributes)
+            "search_attributes": shown(execution.search_attributes, full_url)
             if execution.search_attributes
-            else "",
-            "memo_json": pretty_json(execution.memo) if execution.memo else "",
+            else None,
+            "memo": shown(execution.memo, full_url) if execution.memo else None,
             "timeline": timeline_page(execution, request.GET.get("events_page")),
             "message_actions": self._available_actions(request, execution),
             "all_runs_url": self._url("changelist")
@@ -427,7 +461,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     _services.signal_workflow(
                         execution.workflow_id, data["signal_name"], data["args"], run_id=run_id
                     )
-                    note = f"Sent signal {data['signal_name']!r} with {pretty_json(data['args'])}"
+                    note = f"Sent signal {data['signal_name']!r} with {preview(data['args'], 1000)}"
                 elif action.kind == "cancel":
                     if not _services.cancel_workflow(
                         execution.workflow_id, run_id=run_id, reason=reason

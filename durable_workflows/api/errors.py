@@ -3,10 +3,21 @@
 Library errors carry their HTTP status and code as attributes (see
 :mod:`durable_workflows.exceptions`); REST framework's own exceptions carry theirs. The
 handler maps both by attribute, so a new error class needs no change here.
+
+What a query handler, an update validator or an update handler raised is shown to the
+caller only when user code raised it *for* the caller: a failure
+(:class:`~durable_workflows.exceptions.ApplicationError` and the other
+:class:`~durable_workflows.exceptions.FailureError` classes), or a ``ValueError`` by which
+an update validator rejects an update (Temporal's convention). Anything else (a
+``RuntimeError``, a ``KeyError``, the engine's own errors) may hold internal details:
+the response names its type and a ``reference``; the full text and traceback go to the
+``durable_workflows.api`` logger with that reference.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -15,7 +26,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from ..exceptions import DurableWorkflowsError
+from ..exceptions import (
+    DurableWorkflowsError,
+    FailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+
+logger = logging.getLogger("durable_workflows.api")
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -61,8 +79,44 @@ def _validation_response(exc: exceptions.ValidationError) -> Response:
     return Response(body, status=exc.status_code)
 
 
+def _handler_failure_body(
+    exc: WorkflowQueryFailedError | WorkflowUpdateFailedError, context: dict[str, Any]
+) -> dict[str, Any]:
+    """The body of a 422: the message if user code meant it for the caller, else a reference."""
+    # What the handler (or validator) raised: a query failure is raised `from` it; an update
+    # rejection is raised while handling it (its cause is the failure built from it); an
+    # update whose handler failed has only the failure rebuilt from the history.
+    origin = exc.__context__ if exc.__context__ is not None else exc.__cause__
+    if origin is None or isinstance(origin, FailureError):
+        return error_body(exc.code, str(exc))
+    if isinstance(exc, WorkflowUpdateFailedError) and type(origin) is ValueError:
+        # A validator rejects by raising; ValueError is the conventional way to say why
+        # (as in Temporal's samples), so its message is the answer to the caller.
+        return error_body(exc.code, str(exc))
+    reference = uuid.uuid4().hex
+    logger.error("%s [reference %s]", exc, reference, exc_info=exc)
+    kind = "Query" if isinstance(exc, WorkflowQueryFailedError) else "Update"
+    name = (context.get("kwargs") or {}).get("name")
+    what = f"{kind} {name!r}" if isinstance(name, str) else kind
+    verb = (
+        "was rejected"
+        if isinstance(exc, WorkflowUpdateFailedError) and exc.__context__
+        else "failed"
+    )
+    body = error_body(
+        exc.code,
+        f"{what} {verb}: {type(origin).__name__} (reference {reference}; the details are in "
+        "the server log).",
+    )
+    body["error"]["reference"] = reference
+    return body
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """REST framework exception handler giving every error the same JSON shape."""
+    if isinstance(exc, WorkflowQueryFailedError | WorkflowUpdateFailedError):
+        set_rollback()
+        return Response(_handler_failure_body(exc, context), status=exc.http_status)
     if isinstance(exc, DurableWorkflowsError):
         set_rollback()
         return Response(error_body(exc.code, str(exc)), status=exc.http_status)

@@ -11,11 +11,12 @@ from typing import Any, Protocol
 
 from rest_framework import serializers
 
+from .._services.arguments import MAX_TIMEOUT
 from ..common import WorkflowIDReusePolicy
 from ..models import WorkflowStatus
 
-#: Ten years: longer timeouts are a mistake, and would overflow date arithmetic.
-MAX_TIMEOUT_SECONDS = 10 * 365 * 24 * 3600.0
+#: Ten years, as every caller: longer timeouts are a mistake, and would overflow date arithmetic.
+MAX_TIMEOUT_SECONDS = MAX_TIMEOUT.total_seconds()
 #: How long an update request waits for its handler unless the request says otherwise.
 DEFAULT_UPDATE_TIMEOUT = 60.0
 MAX_UPDATE_TIMEOUT = 600.0
@@ -38,7 +39,11 @@ class StartWorkflowRequest(serializers.Serializer[None]):
     workflow_id = serializers.CharField(max_length=255, help_text="Your id for the workflow.")
     args = _args_field("Arguments of the workflow's run method, in order.")
     task_queue = serializers.CharField(
-        max_length=255, required=False, help_text="Defaults to DEFAULT_TASK_QUEUE."
+        max_length=100,
+        required=False,
+        trim_whitespace=False,  # refused as it is, not silently changed
+        help_text="Defaults to DEFAULT_TASK_QUEUE. Letters, digits and `_.-:@`, up to 100 "
+        "characters; one of ALLOWED_TASK_QUEUES if that setting is set.",
     )
     execution_timeout = serializers.FloatField(
         required=False,
@@ -211,6 +216,11 @@ class ErrorDetail(serializers.Serializer[object]):
     message = serializers.CharField()
     field = serializers.CharField(required=False, help_text="The request field at fault.")
     details = serializers.JSONField(required=False, help_text="Every validation error.")
+    reference = serializers.CharField(
+        required=False,
+        help_text="When a handler raised something else than a failure (ApplicationError): "
+        "the id under which the server logged its text.",
+    )
 
 
 class Error(serializers.Serializer[object]):

@@ -6,14 +6,22 @@ No view decides anything about workflows; the services do, and raise errors that
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from django.urls import include, path
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+)
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import extend_schema as spectacular_extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, mixins, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -34,6 +42,25 @@ from .parsers import BoundedJSONParser, check_declared_size
 from .permissions import HasWorkflowPermission
 
 TAG = "workflows"
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def extend_schema(**kwargs: Any) -> Callable[[_View], _View]:
+    """drf-spectacular's ``extend_schema``, always built on drf-spectacular's AutoSchema.
+
+    Left alone, a method's annotation is built on the project's ``DEFAULT_SCHEMA_CLASS``
+    as it is when this module is imported; REST framework's default (its own AutoSchema)
+    would make the schema endpoint fail. ``extend_schema`` builds on a ``schema`` class
+    found on the function, so one is put there first.
+    """
+
+    def decorate(method: _View) -> _View:
+        method.__dict__["schema"] = AutoSchema
+        decorated: _View = spectacular_extend_schema(**kwargs)(method)
+        return decorated
+
+    return decorate
 
 
 def _errors(*statuses: int) -> dict[int, Any]:
@@ -72,8 +99,11 @@ class WorkflowAPIView(APIView):
         return str(run_id) if run_id else None
 
     def execution(self, workflow_id: str) -> WorkflowExecution:
-        """The run this request is about: ``?run_id=``, or the latest."""
-        return _services.get_execution(workflow_id, self.run_id())
+        """The run this request is about: ``?run_id=``, or the latest; 404 if this user
+        may not see it (``VISIBLE_RUNS``)."""
+        run_id = self.run_id()
+        execution = _services.get_execution(workflow_id, run_id)
+        return _services.require_visible(execution, self.request.user, run_id)
 
     def describe_response(self, execution: WorkflowExecution, code: int = 200) -> Response:
         data = s.WorkflowDescription(_services.describe(execution)).data
@@ -91,6 +121,23 @@ class NewestFirst(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def decode_cursor(self, request: Request) -> Any:
+        """REST framework's cursor, refused (404) unless its position is a start time.
+
+        A cursor is only base64 of ``p=<position>&o=<offset>&r=<reverse>``: anyone can
+        write one, and a position that is no time would reach the database as one.
+        """
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                moment = parse_datetime(str(cursor.position))
+                if moment is None or moment.tzinfo is None:
+                    raise ValueError(str(cursor.position))
+                moment.astimezone(UTC)  # OverflowError near year 1 or 9999
+            except (ValueError, OverflowError):
+                raise NotFound(self.invalid_cursor_message) from None
+        return cursor
+
 
 # GenericAPIView[Any]: the rows are WorkflowExecutions, but s.WorkflowSummary serializes any
 # object (Serializer[object]) and the stubs' serializer type parameter is invariant.
@@ -104,7 +151,8 @@ class WorkflowListView(mixins.ListModelMixin, generics.GenericAPIView[Any], Work
     def get_queryset(self) -> Any:
         filters = _valid(s.ListQuery, self.request.query_params)
         search = filters.pop("search", {})
-        return _services.list_executions(**filters, search_attributes=search)
+        rows = _services.list_executions(**filters, search_attributes=search)
+        return _services.visible_runs(rows, self.request.user)
 
     @extend_schema(
         tags=[TAG],
@@ -135,12 +183,22 @@ class WorkflowListView(mixins.ListModelMixin, generics.GenericAPIView[Any], Work
         definition = _services.resolve_definition(data["workflow_type"])
         execution = _services.start_workflow(definition, data["args"], options)
         response = self.describe_response(execution, status.HTTP_201_CREATED)
-        response["Location"] = reverse(
-            "durable_workflows_api:workflow-detail",
-            kwargs={"workflow_id": execution.workflow_id},
-            request=request,
-        )
+        response["Location"] = workflow_url(request, execution.workflow_id)
         return response
+
+
+def workflow_url(request: Request, workflow_id: str) -> str:
+    """The absolute URL of a workflow's detail endpoint, naming exactly ``workflow_id``.
+
+    The id is one quoted path segment: ``/`` is written ``%2F`` (the routes read it back
+    as ``/``), and an id of only dots has them quoted too, so no client or URL join reads
+    ``mine/../probe`` or ``..`` as a step up to another path.
+    """
+    segment = quote(workflow_id, safe="")
+    if not segment.strip("."):
+        segment = segment.replace(".", "%2E")
+    base = reverse("durable_workflows_api:workflow-list")
+    return request.build_absolute_uri(f"{base}{segment}/")
 
 
 class WorkflowDetailView(WorkflowAPIView):
@@ -207,7 +265,8 @@ class QueryView(WorkflowAPIView):
     )
     def post(self, request: Request, workflow_id: str, name: str) -> Response:
         args = _valid(s.ArgsRequest, request.data)["args"]
-        result = _services.query_workflow(workflow_id, name, args, self.run_id())
+        execution = self.execution(workflow_id)
+        result = _services.query_workflow(workflow_id, name, args, str(execution.run_id))
         return Response({"result": result})
 
 
@@ -223,8 +282,9 @@ class UpdateView(WorkflowAPIView):
     )
     def post(self, request: Request, workflow_id: str, name: str) -> Response:
         data = _valid(s.UpdateRequest, request.data)
+        execution = self.execution(workflow_id)
         result = _services.update_workflow(
-            workflow_id, name, data["args"], run_id=self.run_id(), timeout=data["timeout"]
+            workflow_id, name, data["args"], run_id=str(execution.run_id), timeout=data["timeout"]
         )
         return Response({"result": result})
 
@@ -281,11 +341,17 @@ class UnknownRouteView(WorkflowAPIView):
 
 
 class SchemaView(SpectacularAPIView):
-    """The OpenAPI document of this API (only its own endpoints, at their mounted paths)."""
+    """The OpenAPI document of this API (only its own endpoints, at their mounted paths).
+
+    ``application/vnd.oai.openapi+json`` by default, ``application/json`` when asked for
+    it, YAML with ``?format=yaml``. Its own schema class, like every view here, so the
+    project's ``DEFAULT_SCHEMA_CLASS`` (REST framework's by default) does not matter.
+    """
 
     permission_classes = [HasWorkflowPermission]
-    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+    renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer]
     required_permissions = {"GET": "view"}
+    schema = AutoSchema()
 
     def get_exception_handler(self) -> Any:
         return exception_handler

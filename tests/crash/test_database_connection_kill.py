@@ -66,3 +66,29 @@ def test_database_connection_killed_inside_a_workflow_task_leaves_nothing_half_w
     assert ActivityTask.objects.filter(execution__run_id=handle.run_id).count() == 3
     for i in range(3):
         assert SideEffect.count(unique, f"step-{i}") == 1
+
+
+@pytest.mark.crash
+def test_a_worker_whose_connection_was_terminated_between_tasks_carries_on(worker_env, unique):
+    queue = f"q-{unique}"
+    name = f"conn-{unique}"
+    # Connections kept between tasks, as in production (CONN_MAX_AGE and CELERY_DB_REUSE_MAX).
+    env = {**worker_env, "DW_TEST_APPLICATION_NAME": name, "DW_TEST_CONN_MAX_AGE": "60"}
+    with worker_pool(env, queue, f"conn-{unique}"):
+        first = client.start_workflow(
+            GatherWorkflow.run, f"{unique}-a", 2, id=f"a-{unique}", task_queue=queue
+        )
+        assert first.result(timeout=60) == ["step-0 done", "step-1 done"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s",
+                [name],
+            )
+            assert cursor.fetchone()[0] >= 1  # the worker's idle connection, between tasks
+        # Its next tasks must reconnect, not fail one after another until a restart.
+        second = client.start_workflow(
+            GatherWorkflow.run, f"{unique}-b", 2, id=f"b-{unique}", task_queue=queue
+        )
+        assert second.result(timeout=20) == ["step-0 done", "step-1 done"]
+        assert second.describe().task_failure is None

@@ -21,6 +21,7 @@ from typing import Any
 
 from durable_workflows import workflow
 from durable_workflows._engine import (
+    CacheMissError,
     CancelTimer,
     CancelWorkflowExecution,
     Command,
@@ -35,6 +36,7 @@ from durable_workflows._engine import (
     TaskResult,
     WorkflowDefinition,
     WorkflowInfo,
+    continue_workflow_task,
     failure_from_exception,
     run_workflow_task,
     to_json,
@@ -53,6 +55,12 @@ DEFAULT_RETRY_POLICY = {
     "maximum_attempts": 0,
     "non_retryable_error_types": [],
 }
+
+
+#: How ``run_task`` runs a workflow task: "cold" replays the whole history (a worker that
+#: never saw the run), "warm" continues the instance of the previous task (the sticky
+#: cache). ``conftest.py`` runs every engine test both ways; both must pass.
+MODE = "cold"
 
 
 class MemoryRun:
@@ -79,6 +87,7 @@ class MemoryRun:
         )
         self.events: list[HistoryEvent] = []
         self.instance: Any = None
+        self._cached: tuple[Any, list[Command], int] | None = None
         self._started_attempts: set[int] = set()
         self._open_activities: set[int] = set()
         self._pending_timers: dict[str, int] = {}
@@ -157,12 +166,27 @@ class MemoryRun:
         )
 
     def run_task(self, definition: Any = None) -> list[Command]:
-        """Run one workflow task, as the worker does, and record its outcome."""
-        result = self.replay(definition)
+        """Run one workflow task, as the worker does, and record its outcome.
+
+        In the ``warm`` mode (see :data:`MODE`) the task continues the instance kept from
+        the previous task, as a worker's sticky cache does; otherwise it replays it all.
+        """
+        cached, self._cached = self._cached, None
+        if MODE == "warm" and definition is None and cached is not None:
+            instance, issued, seen = cached
+            try:
+                result = continue_workflow_task(instance, issued, self.events[seen:], self.clock)
+            except CacheMissError:
+                result = self.replay(definition)
+        else:
+            result = self.replay(definition)
         self.instance = result.instance
+        seen = len(self.events)
         self.append(EventType.WORKFLOW_TASK_COMPLETED, {})
         for command in result.commands:
             self._record(command)
+        if not result.instance.closed:
+            self._cached = (result.instance, result.commands, seen)
         return result.commands
 
     def _record(self, command: Command) -> None:

@@ -11,6 +11,9 @@ Inside a transaction: a process that inserts history events for the execution wi
 primary key ``<pk>`` while a file ``insert-<pk>`` exists waits right after that INSERT,
 with the events written but not committed and the execution row locked, after writing
 its PostgreSQL backend pid to ``insert-<pk>.held`` (so a test can kill that connection).
+
+While a file ``new-code-*`` exists (a test's "deploy"), a worker forgets its cached
+workflow instances before each task, as a restarted worker would.
 """
 
 import os
@@ -28,7 +31,16 @@ def install() -> None:
         return
     pause_dir = Path(folder)
 
+    def forget_instances_if_deployed() -> None:
+        # A test "deploys new code" with a file new-code-*; a real deploy restarts the
+        # workers, which empties their sticky caches, so every run replays on the new code.
+        if any(pause_dir.glob("new-code-*")):
+            from durable_workflows import _sticky
+
+            _sticky.runs.clear()
+
     def hold(name: str) -> None:
+        forget_instances_if_deployed()
         pause = pause_dir / name
         if pause.exists():
             (pause_dir / f"{name}.held").touch()

@@ -1,4 +1,9 @@
-"""``manage.py workflow VERB ...``: start, list and talk to workflows (Temporal's CLI verbs)."""
+"""``manage.py workflow VERB ...``: start, list and talk to workflows (Temporal's CLI verbs).
+
+The command runs as the operator: whoever can run ``manage.py`` holds the database
+credentials already, so it sees and may act on every run. Neither model permissions nor
+the ``VISIBLE_RUNS`` hook apply here; they govern the admin and the HTTP API.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ OK, WORKFLOW_ERROR, USAGE_ERROR = 0, 1, 2
 MAX_TIMEOUT_SECONDS = 10 * 365 * 24 * 3600.0
 
 EPILOG = """\
+Runs as the operator: every run is visible, whatever DURABLE_WORKFLOWS["VISIBLE_RUNS"] says.
+
 exit codes:
   0  success
   1  the workflow refused: no such workflow or run, closed, unknown workflow type or
