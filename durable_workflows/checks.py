@@ -24,6 +24,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             "HISTORY_RETENTION",
             "PAYLOAD_CODEC",
             "MAX_CACHED_RUNS",
+            "MAX_PAYLOAD_DEPTH",
+            "ALLOWED_TASK_QUEUES",
+            "VISIBLE_RUNS",
         ):
             getattr(dw_settings, key)
     except ImproperlyConfigured as exc:

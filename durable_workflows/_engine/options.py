@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from ..common import WorkflowIDReusePolicy
 from ..exceptions import InvalidArgumentError
+
+#: A task queue name: 1 to 100 characters, letters, digits and ``_ . - : @``, starting with
+#: a letter, a digit or ``_``. Celery and the brokers take it as it is, so no ``/``, spaces
+#: or control characters.
+TASK_QUEUE_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,99}")
 
 _TIMEOUTS = (
     "start_to_close_timeout",
@@ -39,6 +45,11 @@ class ActivityOptions:
     activity_id: str | None = None
 
     def __post_init__(self) -> None:
+        if self.task_queue is not None and not TASK_QUEUE_PATTERN.fullmatch(self.task_queue):
+            raise ValueError(
+                f"task_queue {self.task_queue!r} is not a valid name: 1 to 100 letters, digits "
+                "or '_.-:@', starting with a letter, a digit or '_'."
+            )
         for name in _TIMEOUTS:
             value = getattr(self, name)
             if value is not None and value <= 0:

@@ -9,7 +9,6 @@ refused up front with :class:`InvalidArgumentError` (or :class:`PayloadError`).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -17,17 +16,13 @@ from typing import Any
 from .._engine import HandlerDefinition, WorkflowDefinition, to_json
 from .._engine.converter import Signature, check_size, text_depth
 from .._engine.definitions import HANDLER_MARK
+from .._engine.options import TASK_QUEUE_PATTERN
 from ..conf import dw_settings
 from ..exceptions import InvalidArgumentError, UnknownHandlerError
 
 #: The longest timeout accepted (an execution timeout, a wait): ten years. Longer ones are
 #: mistakes, and ``timedelta.max`` would overflow the date arithmetic of deadlines.
 MAX_TIMEOUT = timedelta(days=3650)
-
-#: A task queue name: 1 to 100 characters, letters, digits and ``_ . - : @``, starting with
-#: a letter, a digit or ``_``. Celery and the brokers take it as it is, so no ``/``, spaces
-#: or control characters.
-TASK_QUEUE_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,99}")
 
 
 def json_text_depth(text: str) -> int:

@@ -37,7 +37,12 @@ from ..exceptions import (
     WorkflowUpdateFailedError,
 )
 from ..models import WorkflowExecution
-from .arguments import encode_handler_args, handler_name
+from .arguments import (
+    check_identifier,
+    check_wait_seconds,
+    encode_handler_args,
+    handler_name,
+)
 from .locking import locked_run
 from .runs import get_execution
 
@@ -179,7 +184,8 @@ def update_workflow(
     name = handler_name(update, "update")
     handler, payloads = encode_handler_args(definition, "update", name, args)
     assert handler is not None
-    update_id = update_id or str(uuid.uuid4())
+    update_id = check_identifier(update_id, "The update id") if update_id else str(uuid.uuid4())
+    timeout = check_wait_seconds(timeout, "The update's timeout")
     _accept_update(execution, definition, handler, update_id, payloads)
 
     def check() -> dict[str, Any] | None:
