@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import statistics
@@ -19,10 +20,21 @@ from django.db.models import Count, Max
 
 from durable_workflows import Client
 from durable_workflows.client import WorkflowHandle
-from durable_workflows.models import HistoryEvent, Timer, TimerStatus, WorkflowExecution
+from durable_workflows.models import (
+    ActivityTask,
+    HistoryEvent,
+    Timer,
+    TimerStatus,
+    WorkflowExecution,
+)
 
 from .app import tasks
-from .app.workflows import BenchSleepWorkflow, BenchWorkflow
+from .app.workflows import (
+    BenchParkedWorkflow,
+    BenchSequenceWorkflow,
+    BenchSleepWorkflow,
+    BenchWorkflow,
+)
 from .cluster import BROKER_URL, QUEUE, Cluster
 
 T = TypeVar("T")
@@ -264,3 +276,118 @@ def sleeping_memory(cluster: Cluster, count: int, seconds: float = 3600.0) -> di
         "rss_before_kib": before,
         "rss_after_kib": after,
     }
+
+
+# --- the sticky cache -------------------------------------------------------------------
+
+
+def cache_stats(names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Each worker's sticky-cache counters, cache size and RSS (see bench/app/cachestats.py)."""
+    from example_project.celery import app
+
+    replies = app.control.broadcast(
+        "bench_cache_stats", reply=True, timeout=2.0, destination=names and list(names)
+    )
+    return dict(sorted((name, stats) for reply in replies for name, stats in reply.items()))
+
+
+def cache_delta(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    """Workflow tasks continued from the cache / found stale / replayed between two snapshots."""
+    keys = ("continued", "stale", "replayed", "replayed_events")
+    return {key: sum(after[w][key] - before.get(w, {}).get(key, 0) for w in after) for key in keys}
+
+
+def _run_sequence(client: Client, steps: int, workflow_id: str) -> float:
+    started = time.perf_counter()
+    handle = client.start_workflow(BenchSequenceWorkflow.run, steps, id=workflow_id)
+    if handle.result(timeout=RESULT_TIMEOUT) != sum(range(steps)):
+        raise AssertionError(f"Wrong result from {handle}.")
+    return time.perf_counter() - started
+
+
+def per_extra_activity(runs: int) -> dict[str, Any]:
+    """Start -> result of 1-step and 10-step sequential workflows, alternating, one at a time.
+
+    (p50 of 10 steps - p50 of 1 step) / 9: what one more activity in a run costs.
+    """
+    client, prefix = Client(), _prefix("steps")
+    before = cache_stats()
+    one, ten = [], []
+    for i in range(runs):
+        one.append(_run_sequence(client, 1, f"{prefix}1-{i}"))
+        ten.append(_run_sequence(client, 10, f"{prefix}10-{i}"))
+    p50_one, p50_ten = statistics.median(one), statistics.median(ten)
+    return {
+        "runs": runs,
+        "one_activity": percentiles(one),
+        "ten_activities": percentiles(ten),
+        "per_extra_activity_ms": round((p50_ten - p50_one) / 9 * 1000, 2),
+        "cache": cache_delta(before, cache_stats()),
+    }
+
+
+def step_costs(steps: int, window: int = 10) -> dict[str, Any]:
+    """One ``steps``-activity workflow: the time between consecutive ActivityTaskCompleted
+    events (step 1 counts from WorkflowExecutionStarted), median over the first and the
+    last ``window`` steps."""
+    client, workflow_id = Client(), f"{_prefix('long')}{steps}"
+    before = cache_stats()
+    seconds = _run_sequence(client, steps, workflow_id)
+    after = cache_stats()
+    times = [
+        ts.timestamp()
+        for ts in HistoryEvent.objects.filter(
+            execution__workflow_id=workflow_id,
+            event_type__in=["WorkflowExecutionStarted", "ActivityTaskCompleted"],
+        )
+        .order_by("event_id")
+        .values_list("timestamp", flat=True)
+    ]
+    if len(times) != steps + 1:
+        raise AssertionError(f"{len(times) - 1} of {steps} activities completed.")
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    window = min(window, steps)
+    first, last = gaps[:window], gaps[-window:]
+    return {
+        "steps": steps,
+        "window": window,
+        "seconds": round(seconds, 3),
+        "first_p50_ms": round(statistics.median(first) * 1000, 2),
+        "last_p50_ms": round(statistics.median(last) * 1000, 2),
+        "first_steps_ms": [round(g * 1000, 1) for g in first],
+        "last_steps_ms": [round(g * 1000, 1) for g in last],
+        "ratio": round(statistics.median(last) / statistics.median(first), 2),
+        "history_events": HistoryEvent.objects.filter(execution__workflow_id=workflow_id).count(),
+        "cache": cache_delta(before, after),
+    }
+
+
+def cached_memory(
+    cluster: Cluster, count: int, checkpoints: int = 3, queue: str = "bench-parked"
+) -> dict[str, Any]:
+    """Worker RSS and cache size as ``count`` runs park on an activity no worker serves.
+
+    Each run's first workflow task schedules the activity on ``queue`` (never consumed),
+    so the worker that ran the task keeps the instance, up to MAX_CACHED_RUNS. Measured
+    before and after each of ``checkpoints`` equal batches of starts.
+    """
+    warm_up(50)
+    time.sleep(2)
+    names = [f"{w.name}@bench" for w in cluster.workers]
+    points = [{"started": 0, "workers": cache_stats(names)}]
+    prefix, started = _prefix("parked"), 0
+    for k in range(1, checkpoints + 1):
+        upto = count * k // checkpoints
+        _start_all(BenchParkedWorkflow.run, [queue] * (upto - started), f"{prefix}{k}-")
+        started = upto
+        scheduled = ActivityTask.objects.filter(execution__workflow_id__startswith=prefix)
+        deadline = time.monotonic() + RESULT_TIMEOUT
+        while (parked := scheduled.count()) < started:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Only {parked} of {started} runs scheduled their activity.")
+            time.sleep(0.5)
+        time.sleep(2)  # the last tasks' commits, then the cache puts
+        points.append({"started": started, "workers": cache_stats(names)})
+    return {"count": count, "queue": queue, "points": points}

@@ -1,8 +1,9 @@
-"""``python -m bench [all|core|timers|memory]``: set up, measure, print, write JSON."""
+"""``python -m bench [all|core|timers|memory|replay]``: set up, measure, print, write JSON."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
@@ -18,8 +19,10 @@ from . import cluster
 from .cluster import Cluster, WorkerConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = {"all": ("core", "timers", "memory"), "core": ("core",), "timers": ("timers",),
-          "memory": ("memory",)}  # fmt: skip
+PHASES = {"all": ("core", "timers", "memory", "replay"), "core": ("core",),
+          "timers": ("timers",), "memory": ("memory",), "replay": ("replay",)}  # fmt: skip
+#: Phases that need the database, the broker and worker processes.
+SERVER_PHASES = {"core", "timers", "memory"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,12 +47,52 @@ def main(argv: list[str] | None = None) -> None:
         default=1000,
         help="CELERY_DB_REUSE_MAX of the workers (0: Celery's default, a new connection per task)",
     )
+    parser.add_argument(
+        "--step-runs",
+        type=int,
+        default=50,
+        help="core G: sequential runs each of a 1- and a 10-activity workflow (0: skip)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=1000,
+        help="core G: activities of the one long sequential workflow (0: skip)",
+    )
+    parser.add_argument(
+        "--no-cache-off",
+        action="store_true",
+        help="core G: skip the clusters with the sticky cache off (MAX_CACHED_RUNS=0)",
+    )
+    parser.add_argument(
+        "--step-processes",
+        default="2,1",
+        help="core G: worker processes of G's clusters, comma-separated (2: the A-C cluster's; "
+        "1: one worker runs every task and activity, so the cache can hit)",
+    )
+    parser.add_argument(
+        "--parked",
+        type=int,
+        default=3000,
+        help="memory H: runs left waiting on an activity, per cache size (0: skip)",
+    )
+    parser.add_argument(
+        "--cache-sizes",
+        default="0,100,1000",
+        help="memory H: the MAX_CACHED_RUNS of the workers, one cluster each (comma-separated)",
+    )
+    parser.add_argument("--replay-events", type=int, default=10_000, help="replay F: history size")
+    parser.add_argument("--replay-repeats", type=int, default=5, help="replay F: cold replays")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     config = WorkerConfig(pool=args.pool, concurrency=args.concurrency)
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cluster.configure_environment()
+    if not SERVER_PHASES & set(PHASES[args.what]):
+        report = _run_engine_only(args)
+        _write(report)
+        return
     os.environ["BENCH_DB_REUSE_MAX"] = str(args.db_reuse_max)
     cluster.recreate_database()
     try:
@@ -62,9 +105,72 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("durable_workflows.notify").disabled = True
         if not args.keep_db:
             cluster.drop_database()
+    _write(report)
+
+
+def _write(report: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWritten to {RESULTS}")
+
+
+def _run_engine_only(args: argparse.Namespace) -> dict[str, Any]:
+    """The phases that need no servers (replay): no database is created."""
+    import django
+
+    django.setup()
+    env = {
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "load_before": _load(),
+    }
+    print("durable_workflows bench (engine only: no database, broker or workers)")
+    for key, value in env.items():
+        print(f"  {key:<15} {value}")
+    report: dict[str, Any] = {"environment": env}
+    _run_replay(args, report)
+    report["environment"]["load_after"] = _load()
+    print(f"\nLoad average after: {report['environment']['load_after']}")
+    return report
+
+
+def _run_replay(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    from . import replay
+
+    load = _load()
+    report["replay"] = replay.replay_costs(args.replay_events, args.replay_repeats)
+    report["replay"]["load_before"] = load
+    _print_replay(report["replay"])
+
+
+def _step_processes(args: argparse.Namespace) -> list[int]:
+    if not (args.step_runs or args.steps):
+        return []
+    return [int(n) for n in args.step_processes.split(",")]
+
+
+def _cache_modes(args: argparse.Namespace) -> list[tuple[str, dict[str, str]]]:
+    off = [] if args.no_cache_off else [("cache off", {"BENCH_MAX_CACHED_RUNS": "0"})]
+    return [("cache on", {}), *off]
+
+
+def _sticky_parts(args: argparse.Namespace) -> dict[str, Any]:
+    from . import measure
+
+    parts: dict[str, Any] = {}
+    if args.step_runs:
+        load = _load()
+        parts["extra_activity"] = {
+            "load_before": load,
+            **measure.per_extra_activity(args.step_runs),
+        }
+    if args.steps:
+        load = _load()
+        parts["long_run"] = {"load_before": load, **measure.step_costs(args.steps)}
+    return parts
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -90,6 +196,18 @@ def _run(args: argparse.Namespace, config: WorkerConfig) -> dict[str, Any]:
             chain_latency = measure.chain_latency(args.runs)
             wf_throughput = measure.workflow_throughput(args.count)
             chain_throughput = measure.chain_throughput(args.count)
+            sticky: dict[str, Any] = {}
+            processes = _step_processes(args)
+            if config.processes in processes:
+                sticky[f"{config.processes}p cache on"] = _sticky_parts(args)
+        for n in processes:
+            for mode, env in _cache_modes(args):
+                if f"{n}p {mode}" in sticky:
+                    continue
+                name = f"core-{n}p-{mode.replace(' ', '-')}"
+                with Cluster(name, dataclasses.replace(config, processes=n), env):
+                    measure.warm_up()
+                    sticky[f"{n}p {mode}"] = _sticky_parts(args)
         report["core"] = {
             "workflow": {"latency": measure.percentiles(wf_latency), "throughput": wf_throughput},
             "chain": {
@@ -100,7 +218,11 @@ def _run(args: argparse.Namespace, config: WorkerConfig) -> dict[str, Any]:
                 wf_throughput["per_second"] / chain_throughput["per_second"], 3
             ),
         }
+        if sticky:
+            report["core"]["sticky"] = sticky
         _print_core(report["core"], args)
+        if sticky:
+            _print_sticky(sticky)
     if "timers" in phases:
         report["timers"] = {}
         for label, env in (("countdown_fast_path", {}),
@@ -109,10 +231,20 @@ def _run(args: argparse.Namespace, config: WorkerConfig) -> dict[str, Any]:
                 measure.warm_up()
                 report["timers"][label] = measure.timer_lateness(args.timers, args.timer_rate)
         _print_timers(report["timers"])
-    if "memory" in phases:
+    if "memory" in phases and args.sleepers:
         with Cluster("memory", config) as running:
             report["memory"] = measure.sleeping_memory(running, args.sleepers)
         _print_memory(report["memory"])
+    if "memory" in phases and args.parked:
+        report["cached_memory"] = {}
+        for size in (int(s) for s in args.cache_sizes.split(",")):
+            load = _load()
+            with Cluster(f"memory-cache{size}", config, {"BENCH_MAX_CACHED_RUNS": str(size)}) as c:
+                result = measure.cached_memory(c, args.parked)
+            report["cached_memory"][str(size)] = {"load_before": load, **result}
+        _print_cached_memory(report["cached_memory"])
+    if "replay" in phases:
+        _run_replay(args, report)
     report["environment"]["load_after"] = _load()
     print(f"\nLoad average after: {report['environment']['load_after']}")
     return report
@@ -212,3 +344,93 @@ def _print_memory(memory: dict[str, Any]) -> None:
              round((after - before) / 1024, 1))  # fmt: skip
     print(f"  all started in {memory['start_seconds']} s, all asleep after "
           f"{memory['asleep_after_seconds']} s")  # fmt: skip
+
+
+def _print_sticky(sticky: dict[str, Any]) -> None:
+    modes = list(sticky)
+    print("\nG  cost of a step; sticky cache on (MAX_CACHED_RUNS default) / off (0); "
+          "2p / 1p: worker processes")  # fmt: skip
+    _row("", *modes)
+
+    def hits(part: dict[str, Any]) -> str:
+        c = part["cache"]
+        return f"{c['continued']}/{c['stale']}/{c['replayed']}"
+
+    extra = [sticky[m].get("extra_activity") for m in modes]
+    if all(extra):
+        runs = extra[0]["runs"]
+        _row(f"1 activity p50 ms ({runs} runs)", *(e["one_activity"]["p50_ms"] for e in extra))
+        _row(f"10 activities p50 ms ({runs} runs)",
+             *(e["ten_activities"]["p50_ms"] for e in extra))  # fmt: skip
+        _row("per extra activity ms", *(e["per_extra_activity_ms"] for e in extra))
+        _row("  tasks: cache hit/stale/replay", *(hits(e) for e in extra))
+        _row("  load before", *(e["load_before"][0] for e in extra))
+    long = [sticky[m].get("long_run") for m in modes]
+    if all(long):
+        n, w = long[0]["steps"], long[0]["window"]
+        _row(f"{n}-step run: steps 1-{w} p50 ms", *(x["first_p50_ms"] for x in long))
+        _row(f"  steps {n - w + 1}-{n} p50 ms", *(x["last_p50_ms"] for x in long))
+        _row("  last / first", *(x["ratio"] for x in long))
+        _row("  whole run s", *(x["seconds"] for x in long))
+        _row("  tasks: cache hit/stale/replay", *(hits(x) for x in long))
+        _row("  events replayed", *(x["cache"]["replayed_events"] for x in long))
+        _row("  load before", *(x["load_before"][0] for x in long))
+
+
+def _print_cached_memory(cached: dict[str, Any]) -> None:
+    first = next(iter(cached.values()))
+    starts = [p["started"] for p in first["points"]]
+    print(f"\nH  worker cache size / RSS MiB as {first['count']} runs wait on an activity "
+          "that no worker serves")  # fmt: skip
+    _row("MAX_CACHED_RUNS, worker", *(f"@{n} started" for n in starts))
+    for size, result in cached.items():
+        names = list(result["points"][0]["workers"])
+        for i, name in enumerate(names):
+            cells = []
+            for point in result["points"]:
+                stats = point["workers"].get(name)
+                cells.append(
+                    f"{stats['cached_runs']} / {stats['rss_kib'] / 1024:.1f}" if stats else "?"
+                )
+            _row(f"{size}, worker {i + 1}", *cells)
+    base = cached.get("0")
+    if base is None:
+        return
+
+    def total_rss_kib(result: dict[str, Any]) -> int:
+        return sum(stats["rss_kib"] for stats in result["points"][-1]["workers"].values())
+
+    for size, result in cached.items():
+        runs = sum(stats["cached_runs"] for stats in result["points"][-1]["workers"].values())
+        if size == "0" or not runs:
+            continue
+        extra_kib = total_rss_kib(result) - total_rss_kib(base)
+        print(f"  MAX_CACHED_RUNS {size}: {runs} runs cached, RSS +{extra_kib / 1024:.1f} MiB "
+              f"over 0 ({extra_kib / runs:.1f} KiB a run)")  # fmt: skip
+
+
+def _print_replay(replay: dict[str, Any]) -> None:
+    cold, cached = replay["cold_replay"], replay["cached_task"]
+    goals = replay["goals"]
+    print(f"\nF  replay in memory: a {replay['history_events']}-event history "
+          f"({replay['steps']} sequential activities), "
+          f"built in {replay['build_seconds']} s")  # fmt: skip
+    verdict = "meets" if cold["median_ms"] <= goals["cold_replay_seconds_max"] * 1000 else "MISSES"
+    print(f"  cold replay (run_workflow_task), median of {cold['repeats']}: {cold['median_ms']} ms "
+          f"(min {cold['min_ms']}, max {cold['max_ms']}); {verdict} the goal of <= "
+          f"{goals['cold_replay_seconds_max'] * 1000:g} ms")  # fmt: skip
+    print(f"  query replay (replay_for_query), median: {replay['query_replay']['median_ms']} ms")
+    early, late = cached["early"], cached["late"]
+    _row("cached task (continue_workflow_task)", "early", "late", "late/early")
+    _row("  at history events", "-".join(map(str, early["history_events"])),
+         "-".join(map(str, late["history_events"])), "")  # fmt: skip
+    _row("  samples", early["samples"], late["samples"], "")
+    _row("  p50 us", early["p50_us"], late["p50_us"], cached["ratio_p50"])
+    _row("  mean us", early["mean_us"], late["mean_us"],
+         round(late["mean_us"] / early["mean_us"], 2))  # fmt: skip
+    _row("  + awaits_activity p50 us", early["awaits_activity_p50_us"],
+         late["awaits_activity_p50_us"], cached["ratio_with_awaits_activity_p50"])  # fmt: skip
+    verdict = "meets" if cached["ratio_p50"] <= goals["cached_ratio_max"] else "MISSES"
+    print(f"  cached task late/early {cached['ratio_p50']} (p50) {verdict} the goal of <= "
+          f"{goals['cached_ratio_max']}; with the worker's awaits_activity check "
+          f"{cached['ratio_with_awaits_activity_p50']}")  # fmt: skip

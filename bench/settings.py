@@ -26,6 +26,9 @@ if "BENCH_COUNTDOWN_FAST_PATH_MAX" in os.environ:
     DURABLE_WORKFLOWS["COUNTDOWN_FAST_PATH_MAX"] = float(
         os.environ["BENCH_COUNTDOWN_FAST_PATH_MAX"]
     )
+# The workers' sticky cache of instances (0 turns it off; unset: the library's default).
+if "BENCH_MAX_CACHED_RUNS" in os.environ:
+    DURABLE_WORKFLOWS["MAX_CACHED_RUNS"] = int(os.environ["BENCH_MAX_CACHED_RUNS"])
 
 # Celery's Django fixup closes every database connection after every task, whatever
 # CONN_MAX_AGE says, unless DB_REUSE_MAX is set (it then closes them every 2 x N tasks).

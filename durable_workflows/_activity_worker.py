@@ -10,13 +10,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import close_old_connections
 
 from . import _clock, _registry, _store
 from ._engine import Failure, check_size, to_json
-from ._worker import continue_here
+from ._store import PendingWorkflowTask
 from .activity import ActivityContext, Info, reset_context, use_context
 from .conf import dw_settings
 from .models import ActivityTask
@@ -37,11 +38,24 @@ def identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def process_activity_task(activity_task_id: int, attempt: int) -> None:
-    """Run ``attempt`` of an activity if that attempt is still the one to run."""
+@dataclass(frozen=True)
+class AttemptDone:
+    """An attempt whose outcome is recorded: the workflow task it made due, if any."""
+
+    next_task: PendingWorkflowTask | None
+    #: The queue the attempt was taken from: this worker serves it.
+    task_queue: str
+
+
+def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
+    """Run ``attempt`` of an activity if that attempt is still the one to run.
+
+    The outcome commits on its own; the workflow task it makes due is deferred and
+    returned, for the caller to run here (``_chain``) or hint.
+    """
     activity = _store.claim_attempt(activity_task_id, attempt, identity(), _clock.now())
     if activity is None:
-        return
+        return None
     heartbeater = _Heartbeater(activity)
     context = ActivityContext(
         info=_info(activity), heartbeat=heartbeater.heartbeat, is_cancelled=heartbeater.is_cancelled
@@ -60,7 +74,6 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
             execution_id=activity.execution_id,
             defer_workflow_task=True,
         )
-        continue_here(next_task, worker_queue=activity.task_queue)
     else:
         heartbeater.stop()
         next_task = _store.complete_attempt(
@@ -71,10 +84,10 @@ def process_activity_task(activity_task_id: int, attempt: int) -> None:
             execution_id=activity.execution_id,
             defer_workflow_task=True,
         )
-        continue_here(next_task, worker_queue=activity.task_queue)
     finally:
         heartbeater.stop()
         reset_context(token)
+    return AttemptDone(next_task, activity.task_queue)
 
 
 def _run(activity: ActivityTask) -> Any:

@@ -26,10 +26,8 @@ from typing import TypeVar
 
 from django.db.models import Min, QuerySet
 
-from . import _clock, _tick
-from ._activity_worker import process_activity_task
+from . import _chain, _clock, _tick
 from ._transport import ACTIVITY_TASK, WORKFLOW_TASK, Hint
-from ._worker import process_workflow_task
 from .exceptions import WorkflowResultTimeoutError, WorkflowTaskFailedError
 from .models import (
     ActivityStatus,
@@ -76,9 +74,9 @@ class LocalTransport:
                     return
                 hint = self._hints.popleft()
             if hint.task_name == WORKFLOW_TASK:
-                process_workflow_task(str(hint.args[0]))
+                _chain.workflow_task(str(hint.args[0]))
             elif hint.task_name == ACTIVITY_TASK:
-                process_activity_task(int(hint.args[0]), int(hint.args[1]))
+                _chain.activity_task(int(hint.args[0]), int(hint.args[1]))
 
     def wait_for(
         self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None
@@ -135,7 +133,7 @@ class LocalTransport:
                 "run_id", flat=True
             )
         ):
-            process_workflow_task(str(run_id))
+            _chain.workflow_task(str(run_id))
             _raise_if_task_failed(str(run_id))
             ran = True
         for pk, attempt in _distinct(
@@ -143,7 +141,7 @@ class LocalTransport:
                 execution__in=runs, status=ActivityStatus.SCHEDULED, dispatch_after__lte=now
             ).values_list("pk", "attempt")
         ):
-            process_activity_task(pk, attempt)
+            _chain.activity_task(pk, attempt)
             ran = True
         return ran
 

@@ -69,6 +69,10 @@ def is_workflow_registered(name: str) -> bool:
     return name in _workflows
 
 
+def is_activity_registered(name: str) -> bool:
+    return name in _activities
+
+
 def workflow_types() -> list[str]:
     return sorted(_workflows)
 

@@ -25,7 +25,8 @@ from ._engine import (
 )
 from ._replaying import WorkflowTouchedDatabaseError, forbid_database_access, workflow_info
 from ._sticky import CachedRun
-from ._store import PendingWorkflowTask
+from ._store import ActivityStart, PendingWorkflowTask
+from ._store.history import RunHere
 from .conf import dw_settings
 from .exceptions import DurableWorkflowsError
 from .models import WorkflowExecution
@@ -33,15 +34,22 @@ from .models import WorkflowExecution
 logger = logging.getLogger("durable_workflows.worker")
 
 
-def process_workflow_task(run_id: str) -> None:
-    """Run the pending workflow task of ``run_id``, if there is one."""
+def process_workflow_task(run_id: str) -> list[ActivityStart]:
+    """Run the pending workflow task of ``run_id``, if there is one.
+
+    The hint came on the run's own task queue, so this worker serves it. Returns the
+    activities the task scheduled for this worker to run itself once it has committed.
+    """
     with transaction.atomic():
         execution = _store.lock_execution(run_id=run_id)
-        if execution is not None:
-            _run_locked(execution)
+        if execution is None:
+            return []
+        return _run_locked(execution, serves_queue=execution.task_queue)
 
 
-def continue_here(task: PendingWorkflowTask | None, *, worker_queue: str | None) -> None:
+def continue_here(
+    task: PendingWorkflowTask | None, *, worker_queue: str | None
+) -> list[ActivityStart]:
     """Run here the workflow task that the caller's write made pending (and deferred).
 
     An activity worker that has just recorded an outcome (or a timer that has just
@@ -58,31 +66,34 @@ def continue_here(task: PendingWorkflowTask | None, *, worker_queue: str | None)
     and its task queue is ``worker_queue`` (``None``: the message that brought the caller
     came on the run's own queue, as timer hints do); otherwise, or if anything goes
     wrong, the usual hint is sent and a workflow worker takes it.
+
+    Returns the activities the task scheduled for this worker to run itself.
     """
     if task is None:
-        return
+        return []
     try:
         with transaction.atomic():
             execution = _store.lock_execution(run_id=task.run_id)
             if execution is None:
-                return
+                return []
             if (worker_queue is not None and task.task_queue != worker_queue) or (
                 not _registry.is_workflow_registered(execution.workflow_type)
             ):
                 _dispatch.workflow_task(task.run_id, task.task_queue)
-                return
-            _run_locked(execution)
+                return []
+            return _run_locked(execution, serves_queue=task.task_queue)
     except Exception:
         logger.exception("Could not continue workflow %s here; hinting a worker.", task.run_id)
         _dispatch.workflow_task(task.run_id, task.task_queue)
+        return []
 
 
-def _run_locked(execution: WorkflowExecution) -> None:
+def _run_locked(execution: WorkflowExecution, *, serves_queue: str) -> list[ActivityStart]:
     if not execution.is_running or not execution.task_pending:
-        return
+        return []
     now = _clock.now()
     if execution.task_dispatch_after and execution.task_dispatch_after > now:
-        return  # backing off after a failure; a delayed hint or the tick brings it back
+        return []  # backing off after a failure; a delayed hint or the tick brings it back
     run_id = str(execution.run_id)
     cached = _sticky.runs.take(run_id)
     if cached is not None and cached.last_event_id >= execution.history_length:
@@ -94,7 +105,7 @@ def _run_locked(execution: WorkflowExecution) -> None:
         _store.mark_task_seen(execution)
         if cached is not None:
             _sticky.runs.put(run_id, cached, dw_settings.MAX_CACHED_RUNS)
-        return
+        return []
     try:
         definition = _registry.get_workflow(execution.workflow_type)
         result = _continue_or_replay(execution, definition, cached, history, now)
@@ -107,9 +118,11 @@ def _run_locked(execution: WorkflowExecution) -> None:
             error,
         )
         _store.record_task_failed(execution, error, now)
-        return
+        return []
     seen = execution.history_length
-    _store.record_task_completed(execution, result.commands, now)
+    started_here = _store.record_task_completed(
+        execution, result.commands, now, run_here=_eager_policy(serves_queue)
+    )
     capacity = dw_settings.MAX_CACHED_RUNS
     # Kept only while an activity is out: its outcome continues the run in this process
     # (continue_here) soon. A run that sleeps or waits for a message replays when it
@@ -118,6 +131,23 @@ def _run_locked(execution: WorkflowExecution) -> None:
         entry = CachedRun(result.instance, result.commands, seen)
         # Only once the task's events are in the database may the instance stand for them.
         transaction.on_commit(lambda: _sticky.runs.put(run_id, entry, capacity))
+    return started_here
+
+
+def _eager_policy(serves_queue: str) -> RunHere:
+    """Which activities a task may keep for this worker: on its queue, registered here,
+    at most MAX_EAGER_ACTIVITIES a task (Temporal's eager activity execution)."""
+    budget = [dw_settings.MAX_EAGER_ACTIVITIES]
+
+    def run_here(activity_type: str, task_queue: str) -> bool:
+        if budget[0] <= 0 or task_queue != serves_queue:
+            return False
+        if not _registry.is_activity_registered(activity_type):
+            return False
+        budget[0] -= 1
+        return True
+
+    return run_here
 
 
 def _continue_or_replay(

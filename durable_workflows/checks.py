@@ -24,6 +24,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             "HISTORY_RETENTION",
             "PAYLOAD_CODEC",
             "MAX_CACHED_RUNS",
+            "MAX_EAGER_ACTIVITIES",
             "MAX_PAYLOAD_DEPTH",
             "ALLOWED_TASK_QUEUES",
             "VISIBLE_RUNS",

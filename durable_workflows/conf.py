@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "COUNTDOWN_FAST_PATH_MAX": timedelta(seconds=60),
     "TICK_BATCH_SIZE": 500,
     "MAX_CACHED_RUNS": 1000,  # a worker process's sticky cache of instances; 0 turns it off
+    "MAX_EAGER_ACTIVITIES": 3,  # activities a workflow task may keep for its own worker
     "WORKFLOW_TASK_RETRY_MAX_INTERVAL": timedelta(seconds=10),
 }
 
@@ -168,6 +169,17 @@ class Settings:
     @property
     def TICK_BATCH_SIZE(self) -> int:  # noqa: N802
         return int(self._get("TICK_BATCH_SIZE"))
+
+    @property
+    def MAX_EAGER_ACTIVITIES(self) -> int:  # noqa: N802
+        """How many activities one workflow task may run in its own worker (0: none)."""
+        value = self._get("MAX_EAGER_ACTIVITIES")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(
+                "DURABLE_WORKFLOWS['MAX_EAGER_ACTIVITIES'] must be a whole number >= 0, "
+                f"got {value!r}."
+            )
+        return value
 
     @property
     def MAX_CACHED_RUNS(self) -> int:  # noqa: N802

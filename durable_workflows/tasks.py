@@ -18,11 +18,10 @@ from typing import Any, Concatenate, ParamSpec, Protocol
 from celery import shared_task
 from django.db import close_old_connections
 
-from . import _clock, _store
-from ._activity_worker import process_activity_task
+from . import _chain, _clock, _store
 from ._tick import run_tick
 from ._transport import ACTIVITY_TASK, FIRE_TIMER, WORKFLOW_TASK
-from ._worker import continue_here, process_workflow_task
+from ._worker import continue_here
 
 P = ParamSpec("P")
 
@@ -63,13 +62,13 @@ def _bound_task(**options: Any) -> Callable[[Callable[Concatenate[Any, P], None]
 @_task(name=WORKFLOW_TASK, **_HINT)
 def workflow_task(run_id: str) -> None:
     close_old_connections()
-    process_workflow_task(run_id)
+    _chain.workflow_task(run_id)
 
 
 @_task(name=ACTIVITY_TASK, **_HINT)
 def activity_task(activity_task_id: int, attempt: int) -> None:
     close_old_connections()
-    process_activity_task(int(activity_task_id), int(attempt))
+    _chain.activity_task(int(activity_task_id), int(attempt))
 
 
 @_task(name=FIRE_TIMER, **_HINT)
@@ -81,7 +80,7 @@ def fire_timer(timer_pk: int) -> None:
             execution_pk, _clock.now(), skip_locked=False, defer_workflow_task=True
         )
         # Timer hints travel on the run's own task queue, so this worker serves it.
-        continue_here(fired.workflow_task, worker_queue=None)
+        _chain.run_chain(continue_here(fired.workflow_task, worker_queue=None))
 
 
 @_task(name="durable_workflows.tick", ignore_result=True)

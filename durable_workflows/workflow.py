@@ -180,6 +180,7 @@ def start_activity(
     heartbeat_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     activity_id: str | None = None,
+    disable_eager_execution: bool = False,
     **kwargs: Any,
 ) -> ActivityHandle:
     """Schedule an activity and return a handle: ``await`` it for the result, or ``cancel()`` it.
@@ -206,6 +207,7 @@ def start_activity(
         heartbeat_timeout=_seconds(heartbeat_timeout),
         retry_policy=retry_policy.to_dict() if retry_policy is not None else None,
         activity_id=activity_id,
+        disable_eager_execution=disable_eager_execution,
     )
     return _runtime().start_activity(
         activity_type,
@@ -225,6 +227,7 @@ async def execute_activity(
     heartbeat_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     activity_id: str | None = None,
+    disable_eager_execution: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Run an activity and return its result.
@@ -240,6 +243,8 @@ async def execute_activity(
         heartbeat_timeout: Limit on silence between heartbeats.
         retry_policy: Default: retry forever with 1 s, 2 s, 4 s ... up to 100 s.
         activity_id: Default: its sequence number in this run.
+        disable_eager_execution: Always send it through the broker, even when the
+            worker that schedules it could run it at once (see MAX_EAGER_ACTIVITIES).
 
     Raises:
         ActivityError: when it finally fails; ``cause`` says why.
@@ -255,6 +260,7 @@ async def execute_activity(
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=retry_policy,
         activity_id=activity_id,
+        disable_eager_execution=disable_eager_execution,
         **kwargs,
     )
 

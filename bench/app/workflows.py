@@ -59,3 +59,36 @@ class ChaosWorkflow:
                 )
             )
         return results
+
+
+@workflow.defn
+class BenchSequenceWorkflow:
+    """``steps`` activities one after another: the cost of a step, and of a long history.
+
+    Each step adds four events (WorkflowTaskCompleted, ActivityTaskScheduled,
+    ActivityTaskStarted, ActivityTaskCompleted). Returns ``sum(range(steps))``.
+    """
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        total = 0
+        for step in range(steps):
+            total += await workflow.execute_activity(
+                bench_noop, step, start_to_close_timeout=timedelta(seconds=60)
+            )
+        return total
+
+
+@workflow.defn
+class BenchParkedWorkflow:
+    """One activity on ``queue``, which no worker serves: the run stays out on it.
+
+    A worker's sticky cache keeps such a run's instance (an activity is out), so N of
+    them fill the cache of the workers that ran their first task.
+    """
+
+    @workflow.run
+    async def run(self, queue: str) -> int:
+        return await workflow.execute_activity(
+            bench_noop, 0, task_queue=queue, start_to_close_timeout=timedelta(hours=1)
+        )

@@ -43,6 +43,8 @@ class ActivityOptions:
     heartbeat_timeout: float | None = None
     retry_policy: dict[str, Any] | None = None
     activity_id: str | None = None
+    #: Never run by the scheduling worker right after its task (Temporal's option).
+    disable_eager_execution: bool = False
 
     def __post_init__(self) -> None:
         if self.task_queue is not None and not TASK_QUEUE_PATTERN.fullmatch(self.task_queue):

@@ -6,6 +6,7 @@ functions append the events, update the derived rows and queue the hints.
 
 from .activities import claim_attempt, complete_attempt, fail_attempt, record_heartbeat, time_out
 from .history import (
+    ActivityStart,
     HistoryWriter,
     PendingWorkflowTask,
     load_history,
@@ -36,6 +37,7 @@ from .workflow_tasks import (
 )
 
 __all__ = [
+    "ActivityStart",
     "FiredTimers",
     "HistoryWriter",
     "PendingWorkflowTask",

@@ -90,6 +90,20 @@ class PendingWorkflowTask:
     task_queue: str
 
 
+@dataclass(frozen=True)
+class ActivityStart:
+    """An activity attempt scheduled by a task whose worker will run it itself (eagerly)."""
+
+    activity_task_id: int
+    attempt: int
+    task_queue: str
+    activity_type: str
+
+
+#: Asked of each activity a workflow task schedules: may the caller run it itself?
+RunHere = Callable[[str, str], bool]
+
+
 class HistoryWriter:
     """Collects the events and side effects of one transaction on one locked execution.
 
@@ -111,6 +125,9 @@ class HistoryWriter:
         self.execution = execution
         self.now = now or _clock.now()
         self.defer_workflow_task = defer_workflow_task
+        #: Which scheduled activities to hand back instead of hinting (see ActivityStart).
+        self.run_here: RunHere | None = None
+        self.started_here: list[ActivityStart] = []
         self._events: list[HistoryEvent] = []
         self._after_save: list[Callable[[], object]] = []
         self._wake_task = False

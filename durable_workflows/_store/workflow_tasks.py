@@ -37,7 +37,7 @@ from ..models import (
     WorkflowStatus,
 )
 from .activities import cancel_requested, scheduled_deadline
-from .history import HistoryWriter
+from .history import ActivityStart, HistoryWriter, RunHere
 
 
 def create_execution(
@@ -129,10 +129,21 @@ def _check_reuse_policy(workflow_id: str, policy: WorkflowIDReusePolicy) -> None
 
 
 def record_task_completed(
-    execution: WorkflowExecution, commands: list[Command], now: datetime
-) -> None:
-    """Append WorkflowTaskCompleted and one event per command; create rows; queue hints."""
+    execution: WorkflowExecution,
+    commands: list[Command],
+    now: datetime,
+    *,
+    run_here: RunHere | None = None,
+) -> list[ActivityStart]:
+    """Append WorkflowTaskCompleted and one event per command; create rows; queue hints.
+
+    ``run_here(activity_type, task_queue)`` says which scheduled activities the caller
+    will run itself once this commits (eager execution): those get no hint and are
+    returned. If the caller dies first, the tick resends their hints after REDRIVE_AFTER,
+    as for a lost message.
+    """
     writer = HistoryWriter(execution, now)
+    writer.run_here = run_here
     execution.task_pending = False
     execution.task_attempt = 0
     execution.task_failure = None
@@ -141,6 +152,7 @@ def record_task_completed(
     for command in commands:
         _RECORDERS[type(command)](writer, command)
     writer.save()
+    return writer.started_here
 
 
 def mark_task_seen(execution: WorkflowExecution) -> None:
@@ -194,6 +206,7 @@ def _resolved_options(
 def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTask) -> None:
     execution = writer.execution
     options = asdict(_resolved_options(command, execution))
+    eager_allowed = not options.pop("disable_eager_execution")
     event_id = writer.append(
         EventType.ACTIVITY_TASK_SCHEDULED,
         {"activity_type": command.activity_type, "input": command.input, **options},
@@ -214,7 +227,13 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
         )
         activity.timeout_at = scheduled_deadline(activity)
         activity.save(force_insert=True)
-        _dispatch.activity_task(activity.pk, 1, activity.task_queue)
+        run_here = writer.run_here
+        if eager_allowed and run_here and run_here(activity.activity_type, activity.task_queue):
+            writer.started_here.append(
+                ActivityStart(activity.pk, 1, activity.task_queue, activity.activity_type)
+            )
+        else:
+            _dispatch.activity_task(activity.pk, 1, activity.task_queue)
 
     writer.after_save(create_row)
 

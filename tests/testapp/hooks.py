@@ -5,7 +5,8 @@ writing ``<run_id>.held``) until the file is removed, so a test can kill -9 the
 worker at that exact point: whether it came as a Celery message or is continued by
 the worker that recorded an activity outcome or fired a timer (after that commit).
 Likewise an activity task whose type has a file ``activity-<type>`` waits (after
-writing ``activity-<type>.held``).
+writing ``activity-<type>.held``), whether it came as a message or was kept by the
+workflow task that scheduled it (eager execution).
 
 Inside a transaction: a process that inserts history events for the execution with
 primary key ``<pk>`` while a file ``insert-<pk>`` exists waits right after that INSERT,
@@ -70,19 +71,26 @@ def install() -> None:
 
 
 def _hold_continued_workflow_tasks(hold: Any) -> None:
-    # The one place where a workflow task starts without a Celery message of its own:
-    # continue_here(), called by the activity worker and the timer task.
-    from durable_workflows import _activity_worker, _worker, tasks
+    # Where work starts without a Celery message of its own: continue_here() (called after
+    # an activity's outcome or a timer's firing) and activities a workflow task kept for
+    # its own worker (eager execution).
+    from durable_workflows import _chain, _worker, tasks
 
     continue_here = _worker.continue_here
+    run_activity_here = _chain.run_activity_here
 
-    def held_continue_here(task: Any, **kwargs: Any) -> None:
+    def held_continue_here(task: Any, **kwargs: Any) -> Any:
         if task is not None:
             hold(task.run_id)
-        continue_here(task, **kwargs)
+        return continue_here(task, **kwargs)
 
-    for module in (_worker, _activity_worker, tasks):
+    def held_run_activity_here(start: Any) -> Any:
+        hold(f"activity-{start.activity_type}")
+        return run_activity_here(start)
+
+    for module in (_worker, _chain, tasks):
         module.continue_here = held_continue_here  # type: ignore[attr-defined]
+    _chain.run_activity_here = held_run_activity_here  # type: ignore[assignment]
 
 
 def _hold_after_history_insert(pause_dir: Path) -> None:
