@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import itertools
 import json
 import logging
 import os
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         help="sleeping workflows started per second for D (0: all at once, which then "
         "measures the queue's backlog more than the timers)",
     )
-    parser.add_argument("--sleepers", type=int, default=10_000)
+    parser.add_argument(
+        "--sleepers", type=int, default=10_000, help="memory E: workflows asleep (0: skip)"
+    )
     parser.add_argument(
         "--db-reuse-max",
         type=int,
@@ -60,15 +63,17 @@ def main(argv: list[str] | None = None) -> None:
         help="core G: activities of the one long sequential workflow (0: skip)",
     )
     parser.add_argument(
-        "--no-cache-off",
-        action="store_true",
-        help="core G: skip the clusters with the sticky cache off (MAX_CACHED_RUNS=0)",
+        "--step-window",
+        type=int,
+        default=10,
+        help="core G: steps at each end of the long workflow whose median is reported",
     )
     parser.add_argument(
-        "--step-processes",
-        default="2,1",
-        help="core G: worker processes of G's clusters, comma-separated (2: the A-C cluster's; "
-        "1: one worker runs every task and activity, so the cache can hit)",
+        "--step-clusters",
+        default="2:on,2:off,1:on",
+        help="core G: its clusters, comma-separated PROCESSES:on|off (the sticky cache on, or "
+        "off with MAX_CACHED_RUNS=0), each started afresh. 2 processes: as A-C; 1: one worker "
+        "runs every task and activity",
     )
     parser.add_argument(
         "--parked",
@@ -146,15 +151,17 @@ def _run_replay(args: argparse.Namespace, report: dict[str, Any]) -> None:
     _print_replay(report["replay"])
 
 
-def _step_processes(args: argparse.Namespace) -> list[int]:
+def _step_clusters(args: argparse.Namespace) -> list[tuple[int, str]]:
+    """G's clusters as (worker processes, "on" | "off"), from ``--step-clusters``."""
     if not (args.step_runs or args.steps):
         return []
-    return [int(n) for n in args.step_processes.split(",")]
-
-
-def _cache_modes(args: argparse.Namespace) -> list[tuple[str, dict[str, str]]]:
-    off = [] if args.no_cache_off else [("cache off", {"BENCH_MAX_CACHED_RUNS": "0"})]
-    return [("cache on", {}), *off]
+    clusters = []
+    for item in args.step_clusters.split(","):
+        processes, _, mode = item.strip().partition(":")
+        if mode not in ("on", "off") or not processes.isdigit() or int(processes) < 1:
+            raise SystemExit(f"--step-clusters: {item!r} is not PROCESSES:on|off.")
+        clusters.append((int(processes), mode))
+    return clusters
 
 
 def _sticky_parts(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,7 +176,10 @@ def _sticky_parts(args: argparse.Namespace) -> dict[str, Any]:
         }
     if args.steps:
         load = _load()
-        parts["long_run"] = {"load_before": load, **measure.step_costs(args.steps)}
+        parts["long_run"] = {
+            "load_before": load,
+            **measure.step_costs(args.steps, args.step_window),
+        }
     return parts
 
 
@@ -196,18 +206,13 @@ def _run(args: argparse.Namespace, config: WorkerConfig) -> dict[str, Any]:
             chain_latency = measure.chain_latency(args.runs)
             wf_throughput = measure.workflow_throughput(args.count)
             chain_throughput = measure.chain_throughput(args.count)
-            sticky: dict[str, Any] = {}
-            processes = _step_processes(args)
-            if config.processes in processes:
-                sticky[f"{config.processes}p cache on"] = _sticky_parts(args)
-        for n in processes:
-            for mode, env in _cache_modes(args):
-                if f"{n}p {mode}" in sticky:
-                    continue
-                name = f"core-{n}p-{mode.replace(' ', '-')}"
-                with Cluster(name, dataclasses.replace(config, processes=n), env):
-                    measure.warm_up()
-                    sticky[f"{n}p {mode}"] = _sticky_parts(args)
+        # Each of G's parts on fresh workers, none after A-C's backlog of 1,000 runs.
+        sticky: dict[str, Any] = {}
+        for n, mode in _step_clusters(args):
+            env = {"BENCH_MAX_CACHED_RUNS": "0"} if mode == "off" else {}
+            with Cluster(f"core-{n}p-cache-{mode}", dataclasses.replace(config, processes=n), env):
+                measure.warm_up()
+                sticky[f"{n}p cache {mode}"] = _sticky_parts(args)
         report["core"] = {
             "workflow": {"latency": measure.percentiles(wf_latency), "throughput": wf_throughput},
             "chain": {
@@ -393,20 +398,27 @@ def _print_cached_memory(cached: dict[str, Any]) -> None:
                     f"{stats['cached_runs']} / {stats['rss_kib'] / 1024:.1f}" if stats else "?"
                 )
             _row(f"{size}, worker {i + 1}", *cells)
-    base = cached.get("0")
-    if base is None:
-        return
-
-    def total_rss_kib(result: dict[str, Any]) -> int:
-        return sum(stats["rss_kib"] for stats in result["points"][-1]["workers"].values())
 
     for size, result in cached.items():
-        runs = sum(stats["cached_runs"] for stats in result["points"][-1]["workers"].values())
-        if size == "0" or not runs:
-            continue
-        extra_kib = total_rss_kib(result) - total_rss_kib(base)
-        print(f"  MAX_CACHED_RUNS {size}: {runs} runs cached, RSS +{extra_kib / 1024:.1f} MiB "
-              f"over 0 ({extra_kib / runs:.1f} KiB a run)")  # fmt: skip
+        first_point, last_point = result["points"][0]["workers"], result["points"][-1]["workers"]
+        growth = [
+            (last_point[name]["rss_kib"] - first_point[name]["rss_kib"]) / 1024
+            for name in first_point
+            if name in last_point
+        ]
+        print(f"  MAX_CACHED_RUNS {size}: RSS growth from @0, per worker: "
+              + ", ".join(f"{g:+.1f} MiB" for g in growth))  # fmt: skip
+
+    def last(result: dict[str, Any], key: str) -> int:
+        return sum(stats[key] for stats in result["points"][-1]["workers"].values())
+
+    sizes = sorted(cached, key=int)
+    for smaller, larger in itertools.pairwise(sizes):
+        runs = last(cached[larger], "cached_runs") - last(cached[smaller], "cached_runs")
+        kib = last(cached[larger], "rss_kib") - last(cached[smaller], "rss_kib")
+        if runs > 0:
+            print(f"  MAX_CACHED_RUNS {larger} vs {smaller}: {runs:+} runs cached, RSS "
+                  f"{kib / 1024:+.1f} MiB ({kib / runs:.1f} KiB a run)")  # fmt: skip
 
 
 def _print_replay(replay: dict[str, Any]) -> None:

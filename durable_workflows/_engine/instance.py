@@ -102,6 +102,8 @@ class WorkflowInstance:
         self._activity_seq = 0
         self._timer_seq = 0
         self._activities: dict[int, _PendingActivity] = {}
+        #: Sequence numbers of the activities whose handles are not done: O(1) to ask.
+        self._open_activities: set[int] = set()
         self._activities_by_event: dict[int, _PendingActivity] = {}
         self._timers: dict[int, _PendingTimer] = {}
         self._timers_by_handle: dict[int, _PendingTimer] = {}
@@ -121,7 +123,7 @@ class WorkflowInstance:
     @property
     def awaits_activity(self) -> bool:
         """Whether an activity this run scheduled has not reported its outcome yet."""
-        return any(not pending.handle.done() for pending in self._activities.values())
+        return bool(self._open_activities)
 
     def activate(
         self,
@@ -457,11 +459,13 @@ class WorkflowInstance:
             handle=handle, command=command, result_signature=result_signature
         )
         self._activities[seq] = pending
+        self._open_activities.add(seq)
         self._commands.append(command)
         handle.add_done_callback(lambda _h: self._on_activity_handle_done(pending))
         return handle
 
     def _on_activity_handle_done(self, pending: _PendingActivity) -> None:
+        self._open_activities.discard(pending.command.seq)
         if not pending.handle.cancelled() or pending.cancel_requested:
             return
         pending.cancel_requested = True

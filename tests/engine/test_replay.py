@@ -441,3 +441,15 @@ def test_deprecate_patch_replays_histories_with_the_marker_and_records_none_for_
 
     new_run = MemoryRun(V3)
     assert kinds(new_run.run_task()) == ["ScheduleActivityTask"]
+
+
+def test_an_instance_awaits_an_activity_only_while_one_is_out():
+    run = MemoryRun(TwoStepsWorkflow, "x")
+    run.run_task()
+    assert run.instance.awaits_activity  # the first step is out
+    run.complete_activity("1", "a")
+    run.run_task()
+    assert run.instance.awaits_activity  # the second step is out
+    run.complete_activity("2", "b")
+    run.run_task()
+    assert not run.instance.awaits_activity and run.close_event is not None
