@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from . import _dispatch
+from . import _clock, _dispatch, _store
 from ._activity_worker import AttemptDone, run_attempt
 from ._store import ActivityStart
 from ._worker import continue_here, process_workflow_task
@@ -34,6 +34,18 @@ def activity_task(activity_task_id: int, attempt: int) -> None:
     done = run_attempt(activity_task_id, attempt)
     if done is not None:
         run_chain(continue_here(done.next_task, worker_queue=done.task_queue))
+
+
+def fire_timer(timer_pk: int) -> None:
+    """A timer's countdown hint: fire its run's due timers, then the task that makes due."""
+    execution_pk = _store.timer_execution_pk(timer_pk)
+    if execution_pk is None:
+        return
+    fired = _store.fire_due_timers(
+        execution_pk, _clock.now(), skip_locked=False, defer_workflow_task=True
+    )
+    # Timer hints travel on the run's own task queue, so this worker serves it.
+    run_chain(continue_here(fired.workflow_task, worker_queue=None))
 
 
 def run_activity_here(start: ActivityStart) -> AttemptDone | None:

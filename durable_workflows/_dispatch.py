@@ -49,10 +49,6 @@ def uninstall(transport: Transport) -> None:
         _current = _default
 
 
-def current() -> Transport:
-    return _current
-
-
 def _countdown(delay: timedelta | None) -> float | None:
     if delay is None:
         return None
@@ -100,7 +96,6 @@ async def start_worker_process(command: Sequence[str]) -> asyncio.subprocess.Pro
 
 __all__ = [
     "activity_task",
-    "current",
     "fire_timer",
     "install",
     "uninstall",

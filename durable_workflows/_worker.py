@@ -137,14 +137,15 @@ def _run_locked(execution: WorkflowExecution, *, serves_queue: str) -> list[Acti
 def _eager_policy(serves_queue: str) -> RunHere:
     """Which activities a task may keep for this worker: on its queue, registered here,
     at most MAX_EAGER_ACTIVITIES a task (Temporal's eager activity execution)."""
-    budget = [dw_settings.MAX_EAGER_ACTIVITIES]
+    remaining = dw_settings.MAX_EAGER_ACTIVITIES
 
     def run_here(activity_type: str, task_queue: str) -> bool:
-        if budget[0] <= 0 or task_queue != serves_queue:
+        nonlocal remaining
+        if remaining <= 0 or task_queue != serves_queue:
             return False
         if not _registry.is_activity_registered(activity_type):
             return False
-        budget[0] -= 1
+        remaining -= 1
         return True
 
     return run_here

@@ -38,6 +38,21 @@ DEFAULTS: dict[str, Any] = {
 MAX_PAYLOAD_DEPTH_CEILING = 200
 
 
+def _as_count(value: Any, key: str, *, low: int = 0, high: int | None = None) -> int:
+    """A whole number from ``low`` (to ``high``), or ImproperlyConfigured naming the key."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ImproperlyConfigured(
+            f"DURABLE_WORKFLOWS[{key!r}] must be a whole number {bounds}, got {value!r}."
+        )
+    return value
+
+
 def _as_timedelta(value: Any, key: str) -> timedelta:
     if isinstance(value, timedelta):
         return value
@@ -93,17 +108,12 @@ class Settings:
     @property
     def MAX_PAYLOAD_DEPTH(self) -> int:  # noqa: N802
         """How deeply lists and dicts may nest in one payload (``[]`` is one level)."""
-        value = self._get("MAX_PAYLOAD_DEPTH")
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 1 <= value <= MAX_PAYLOAD_DEPTH_CEILING
-        ):
-            raise ImproperlyConfigured(
-                "DURABLE_WORKFLOWS['MAX_PAYLOAD_DEPTH'] must be a whole number from 1 to "
-                f"{MAX_PAYLOAD_DEPTH_CEILING}, got {value!r}."
-            )
-        return value
+        return _as_count(
+            self._get("MAX_PAYLOAD_DEPTH"),
+            "MAX_PAYLOAD_DEPTH",
+            low=1,
+            high=MAX_PAYLOAD_DEPTH_CEILING,
+        )
 
     @property
     def ALLOWED_TASK_QUEUES(self) -> frozenset[str] | None:  # noqa: N802
@@ -173,23 +183,12 @@ class Settings:
     @property
     def MAX_EAGER_ACTIVITIES(self) -> int:  # noqa: N802
         """How many activities one workflow task may run in its own worker (0: none)."""
-        value = self._get("MAX_EAGER_ACTIVITIES")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ImproperlyConfigured(
-                "DURABLE_WORKFLOWS['MAX_EAGER_ACTIVITIES'] must be a whole number >= 0, "
-                f"got {value!r}."
-            )
-        return value
+        return _as_count(self._get("MAX_EAGER_ACTIVITIES"), "MAX_EAGER_ACTIVITIES")
 
     @property
     def MAX_CACHED_RUNS(self) -> int:  # noqa: N802
         """How many running instances a worker process keeps between tasks (0: none)."""
-        value = self._get("MAX_CACHED_RUNS")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ImproperlyConfigured(
-                f"DURABLE_WORKFLOWS['MAX_CACHED_RUNS'] must be a whole number >= 0, got {value!r}."
-            )
-        return value
+        return _as_count(self._get("MAX_CACHED_RUNS"), "MAX_CACHED_RUNS")
 
     @property
     def WORKFLOW_TASK_RETRY_MAX_INTERVAL(self) -> timedelta:  # noqa: N802

@@ -18,10 +18,9 @@ from typing import Any, Concatenate, ParamSpec, Protocol
 from celery import shared_task
 from django.db import close_old_connections
 
-from . import _chain, _clock, _store
+from . import _chain
 from ._tick import run_tick
 from ._transport import ACTIVITY_TASK, FIRE_TIMER, WORKFLOW_TASK
-from ._worker import continue_here
 
 P = ParamSpec("P")
 
@@ -74,13 +73,7 @@ def activity_task(activity_task_id: int, attempt: int) -> None:
 @_task(name=FIRE_TIMER, **_HINT)
 def fire_timer(timer_pk: int) -> None:
     close_old_connections()
-    execution_pk = _store.timer_execution_pk(int(timer_pk))
-    if execution_pk is not None:
-        fired = _store.fire_due_timers(
-            execution_pk, _clock.now(), skip_locked=False, defer_workflow_task=True
-        )
-        # Timer hints travel on the run's own task queue, so this worker serves it.
-        _chain.run_chain(continue_here(fired.workflow_task, worker_queue=None))
+    _chain.fire_timer(int(timer_pk))
 
 
 @_task(name="durable_workflows.tick", ignore_result=True)

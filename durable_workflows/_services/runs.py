@@ -129,20 +129,11 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
         "fire_at"
     )
     return WorkflowDescription(
-        workflow_id=execution.workflow_id,
-        run_id=str(execution.run_id),
-        workflow_type=execution.workflow_type,
-        task_queue=execution.task_queue,
-        status=execution.status,
-        start_time=execution.start_time,
-        close_time=execution.close_time,
-        execution_timeout=execution.execution_timeout,
-        history_length=execution.history_length,
+        **_summary_values(execution),
         input=execution.input,
         result=execution.result,
         failure=execution.failure,
         task_failure=execution.task_failure,
-        search_attributes=execution.search_attributes,
         memo=execution.memo,
         pending_activities=[
             PendingActivity(
@@ -192,9 +183,14 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _summary(execution: WorkflowExecution) -> WorkflowSummary:
+def _summary_values(execution: WorkflowExecution) -> dict[str, Any]:
+    """The :class:`WorkflowSummary` fields of a run (all a listing reads)."""
     values = {name: getattr(execution, name) for name in SUMMARY_FIELDS}
-    return WorkflowSummary(**{**values, "run_id": str(execution.run_id)})
+    return {**values, "run_id": str(execution.run_id)}
+
+
+def _summary(execution: WorkflowExecution) -> WorkflowSummary:
+    return WorkflowSummary(**_summary_values(execution))
 
 
 def delete_closed_runs(runs: QuerySet[WorkflowExecution]) -> int:

@@ -121,12 +121,13 @@ class HistoryWriter:
         now: datetime | None = None,
         *,
         defer_workflow_task: bool = False,
+        run_here: RunHere | None = None,
     ) -> None:
         self.execution = execution
         self.now = now or _clock.now()
         self.defer_workflow_task = defer_workflow_task
         #: Which scheduled activities to hand back instead of hinting (see ActivityStart).
-        self.run_here: RunHere | None = None
+        self.run_here = run_here
         self.started_here: list[ActivityStart] = []
         self._events: list[HistoryEvent] = []
         self._after_save: list[Callable[[], object]] = []

@@ -54,9 +54,11 @@ def create_execution(
     """
     workflow_id, task_queue, execution_timeout = (
         options.workflow_id,
-        options.task_queue or "",
+        options.task_queue,
         options.execution_timeout,
     )
+    if task_queue is None:
+        raise ValueError("create_execution() needs the task queue resolved by the service.")
     if options.id_reuse_policy != WorkflowIDReusePolicy.ALLOW_DUPLICATE:
         # With the default policy the partial unique index alone refuses a running id.
         _check_reuse_policy(workflow_id, options.id_reuse_policy)
@@ -142,8 +144,7 @@ def record_task_completed(
     returned. If the caller dies first, the tick resends their hints after REDRIVE_AFTER,
     as for a lost message.
     """
-    writer = HistoryWriter(execution, now)
-    writer.run_here = run_here
+    writer = HistoryWriter(execution, now, run_here=run_here)
     execution.task_pending = False
     execution.task_attempt = 0
     execution.task_failure = None

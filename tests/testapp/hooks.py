@@ -74,7 +74,7 @@ def _hold_continued_workflow_tasks(hold: Any) -> None:
     # Where work starts without a Celery message of its own: continue_here() (called after
     # an activity's outcome or a timer's firing) and activities a workflow task kept for
     # its own worker (eager execution).
-    from durable_workflows import _chain, _worker, tasks
+    from durable_workflows import _chain, _worker
 
     continue_here = _worker.continue_here
     run_activity_here = _chain.run_activity_here
@@ -88,7 +88,7 @@ def _hold_continued_workflow_tasks(hold: Any) -> None:
         hold(f"activity-{start.activity_type}")
         return run_activity_here(start)
 
-    for module in (_worker, _chain, tasks):
+    for module in (_worker, _chain):
         module.continue_here = held_continue_here  # type: ignore[attr-defined]
     _chain.run_activity_here = held_run_activity_here  # type: ignore[assignment]
 
