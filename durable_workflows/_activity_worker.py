@@ -48,14 +48,19 @@ class AttemptDone:
 
 
 def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
-    """Run ``attempt`` of an activity if that attempt is still the one to run.
+    """Claim ``attempt`` of an activity, if it is still the one to run, and run it."""
+    activity = _store.claim_attempt(activity_task_id, attempt, identity(), _clock.now())
+    if activity is None:
+        return None
+    return run_claimed(activity)
+
+
+def run_claimed(activity: ActivityTask) -> AttemptDone:
+    """Run an attempt this worker has claimed (its row says STARTED, by this worker).
 
     The outcome commits on its own; the workflow task it makes due is deferred and
     returned, for the caller to run here (``_chain``) or hint.
     """
-    activity = _store.claim_attempt(activity_task_id, attempt, identity(), _clock.now())
-    if activity is None:
-        return None
     heartbeater = _Heartbeater(activity)
     context = ActivityContext(
         info=_info(activity), heartbeat=heartbeater.heartbeat, is_cancelled=heartbeater.is_cancelled
@@ -67,8 +72,8 @@ def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
         heartbeater.flush()  # the next attempt resumes from the latest details
         heartbeater.stop()
         next_task = _store.fail_attempt(
-            activity_task_id,
-            attempt,
+            activity.pk,
+            activity.attempt,
             Failure.from_exception(exc),
             _clock.now(),
             execution_id=activity.execution_id,
@@ -77,12 +82,7 @@ def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
     else:
         heartbeater.stop()
         next_task = _store.complete_attempt(
-            activity_task_id,
-            attempt,
-            payload,
-            _clock.now(),
-            execution_id=activity.execution_id,
-            defer_workflow_task=True,
+            activity, payload, _clock.now(), defer_workflow_task=True
         )
     finally:
         heartbeater.stop()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from . import _clock, _dispatch, _store
-from ._activity_worker import AttemptDone, run_attempt
+from . import _clock, _store
+from ._activity_worker import AttemptDone, run_attempt, run_claimed
 from ._store import ActivityStart
 from ._worker import continue_here, process_workflow_task
 
@@ -49,8 +49,8 @@ def fire_timer(timer_pk: int) -> None:
 
 
 def run_activity_here(start: ActivityStart) -> AttemptDone | None:
-    """Run one attempt a workflow task kept for this worker (a seam for tests)."""
-    return run_attempt(start.activity_task_id, start.attempt)
+    """Run one attempt a workflow task claimed for this worker (a seam for tests)."""
+    return run_claimed(start.activity)
 
 
 def run_chain(starts: list[ActivityStart]) -> None:
@@ -60,7 +60,7 @@ def run_chain(starts: list[ActivityStart]) -> None:
     while pending:
         start = pending.popleft()
         if steps >= CHAIN_LIMIT:
-            _dispatch.activity_task(start.activity_task_id, start.attempt, start.task_queue)
+            _store.release_claim(start.activity, _clock.now())  # back to the broker
             continue
         steps += 1
         done = run_activity_here(start)

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 
 from . import _clock, _dispatch, _registry, _sticky, _store
+from ._activity_worker import identity
 from ._engine import (
     COMMAND_EVENT_TYPES,
     CacheMissError,
@@ -139,7 +140,7 @@ def _eager_policy(serves_queue: str) -> RunHere:
     at most MAX_EAGER_ACTIVITIES a task (Temporal's eager activity execution)."""
     remaining = dw_settings.MAX_EAGER_ACTIVITIES
 
-    def run_here(activity_type: str, task_queue: str) -> bool:
+    def accepts(activity_type: str, task_queue: str) -> bool:
         nonlocal remaining
         if remaining <= 0 or task_queue != serves_queue:
             return False
@@ -148,7 +149,7 @@ def _eager_policy(serves_queue: str) -> RunHere:
         remaining -= 1
         return True
 
-    return run_here
+    return RunHere(accepts=accepts, identity=identity())
 
 
 def _continue_or_replay(

@@ -4,7 +4,14 @@ Callers (the worker, the tick, services) describe *what* happened; these
 functions append the events, update the derived rows and queue the hints.
 """
 
-from .activities import claim_attempt, complete_attempt, fail_attempt, record_heartbeat, time_out
+from .activities import (
+    claim_attempt,
+    complete_attempt,
+    fail_attempt,
+    record_heartbeat,
+    release_claim,
+    time_out,
+)
 from .history import (
     ActivityStart,
     HistoryWriter,
@@ -59,6 +66,7 @@ __all__ = [
     "record_task_failed",
     "redrive_activities",
     "redrive_workflow_tasks",
+    "release_claim",
     "request_cancel",
     "require_running",
     "terminate",

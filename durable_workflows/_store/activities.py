@@ -21,7 +21,7 @@ from .._engine import EventType, Failure, FailureKind
 from ..common import RetryPolicy
 from ..conf import dw_settings
 from ..exceptions import RetryState, TimeoutType
-from ..models import ActivityStatus, ActivityTask
+from ..models import ActivityStatus, ActivityTask, WorkflowExecution
 from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
 logger = logging.getLogger("durable_workflows.activities")
@@ -81,7 +81,10 @@ def _expired_timeout(activity: ActivityTask, now: datetime) -> TimeoutType | Non
 def claim_attempt(
     activity_task_id: int, attempt: int, identity: str, now: datetime
 ) -> ActivityTask | None:
-    """Mark ``attempt`` as started by this worker, or return None if the hint is stale."""
+    """Mark ``attempt`` as started by this worker, or return None if the hint is stale.
+
+    The row comes back with its execution, so running the attempt reads nothing more.
+    """
     with transaction.atomic():
         activity = (
             ActivityTask.objects.select_for_update(of=("self",))
@@ -149,28 +152,36 @@ def _lock_current_attempt(
     if execution is None or activity is None:
         return None
     if activity.status != ActivityStatus.STARTED or activity.attempt != attempt:
-        logger.warning(
-            "Dropping the outcome of %s attempt %s of workflow %s: that attempt is no longer "
-            "current (now attempt %s, %s).",
-            activity.activity_type,
-            attempt,
-            execution.workflow_id,
-            activity.attempt,
-            activity.status,
-        )
+        _log_stale(attempt, activity, execution)
         return None
     if not execution.is_running:
-        logger.info(
-            "Dropping the outcome of %s attempt %s: workflow %s is %s.",
-            activity.activity_type,
-            attempt,
-            execution.workflow_id,
-            execution.status,
-        )
+        _log_closed_run(activity, execution)
         return None
     activity.execution = execution
     writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
     return _Locked(writer, activity)
+
+
+def _log_stale(attempt: int, current: ActivityTask, execution: WorkflowExecution) -> None:
+    logger.warning(
+        "Dropping the outcome of %s attempt %s of workflow %s: that attempt is no longer "
+        "current (now attempt %s, %s).",
+        current.activity_type,
+        attempt,
+        execution.workflow_id,
+        current.attempt,
+        current.status,
+    )
+
+
+def _log_closed_run(activity: ActivityTask, execution: WorkflowExecution) -> None:
+    logger.info(
+        "Dropping the outcome of %s attempt %s: workflow %s is %s.",
+        activity.activity_type,
+        activity.attempt,
+        execution.workflow_id,
+        execution.status,
+    )
 
 
 def _append_started(writer: HistoryWriter, activity: ActivityTask) -> int | None:
@@ -188,10 +199,9 @@ def _append_started(writer: HistoryWriter, activity: ActivityTask) -> int | None
     )
 
 
-def _close_activity(
-    locked: _Locked, status: ActivityStatus, event_type: EventType, attributes: dict[str, Any]
-) -> PendingWorkflowTask | None:
-    writer, activity = locked.writer, locked.activity
+def _append_outcome(
+    writer: HistoryWriter, activity: ActivityTask, event_type: EventType, attributes: dict[str, Any]
+) -> None:
     started_event_id = _append_started(writer, activity)
     writer.append(
         event_type,
@@ -202,36 +212,71 @@ def _close_activity(
             **attributes,
         },
     )
+    writer.request_workflow_task()
+
+
+def _close_activity(
+    locked: _Locked, status: ActivityStatus, event_type: EventType, attributes: dict[str, Any]
+) -> PendingWorkflowTask | None:
+    writer, activity = locked.writer, locked.activity
+    _append_outcome(writer, activity, event_type, attributes)
     activity.status = status
     activity.timeout_at = None
     activity.save(update_fields=["status", "timeout_at", "last_failure"])
-    writer.request_workflow_task()
     return writer.save()
 
 
 def complete_attempt(
-    activity_task_id: int,
-    attempt: int,
-    result: Any,
-    now: datetime,
-    *,
-    execution_id: int | None = None,
-    defer_workflow_task: bool = False,
+    activity: ActivityTask, result: Any, now: datetime, *, defer_workflow_task: bool = False
 ) -> PendingWorkflowTask | None:
-    """Record the result of ``attempt`` (dropped with a log line if it is stale).
+    """Record the result of the attempt ``activity`` (as its worker claimed it).
 
-    ``execution_id``, when the caller knows it, saves looking it up. With
-    ``defer_workflow_task`` the workflow task this makes pending is returned, not hinted.
+    Dropped with a log line if that attempt is no longer current (it timed out and was
+    retried, or the run closed). With ``defer_workflow_task`` the workflow task this
+    makes pending is returned, not hinted.
     """
     with transaction.atomic():
-        locked = _lock_current_attempt(
-            activity_task_id, attempt, now, execution_id, defer_workflow_task
-        )
-        if locked is None:
+        execution = lock_execution(pk=activity.execution_id)
+        if execution is None:
             return None
-        return _close_activity(
-            locked, ActivityStatus.COMPLETED, EventType.ACTIVITY_TASK_COMPLETED, {"result": result}
+        if not execution.is_running:
+            _log_closed_run(activity, execution)
+            return None
+        # The check that the attempt is current and its close, in one statement: the
+        # worker holds the row as its claim wrote it, so nothing needs reading back.
+        closed = ActivityTask.objects.filter(
+            pk=activity.pk, attempt=activity.attempt, status=ActivityStatus.STARTED
+        ).update(status=ActivityStatus.COMPLETED, timeout_at=None)
+        if not closed:
+            current = ActivityTask.objects.filter(pk=activity.pk).first()
+            if current is not None:
+                _log_stale(activity.attempt, current, execution)
+            return None
+        activity.status, activity.timeout_at, activity.execution = (
+            ActivityStatus.COMPLETED,
+            None,
+            execution,
         )
+        writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
+        _append_outcome(writer, activity, EventType.ACTIVITY_TASK_COMPLETED, {"result": result})
+        return writer.save()
+
+
+def release_claim(activity: ActivityTask, now: datetime) -> None:
+    """Give back an attempt this worker claimed but will not run: hint the broker instead."""
+    with transaction.atomic():
+        lock_execution(pk=activity.execution_id)
+        released = ActivityTask.objects.filter(
+            pk=activity.pk, attempt=activity.attempt, status=ActivityStatus.STARTED
+        ).update(
+            status=ActivityStatus.SCHEDULED,
+            started_time=None,
+            worker_identity="",
+            dispatched_at=now,
+            timeout_at=scheduled_deadline(activity),
+        )
+        if released:
+            _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue)
 
 
 def fail_attempt(

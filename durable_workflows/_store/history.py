@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .. import _clock, _dispatch, _notify
 from .._engine import CLOSE_EVENT_TYPES, EventType
 from .._engine import HistoryEvent as EngineEvent
-from ..models import HistoryEvent, WorkflowExecution, WorkflowStatus
+from ..models import ActivityTask, HistoryEvent, WorkflowExecution, WorkflowStatus
+from . import statements
 
 
 def lock_execution(
@@ -92,16 +93,40 @@ class PendingWorkflowTask:
 
 @dataclass(frozen=True)
 class ActivityStart:
-    """An activity attempt scheduled by a task whose worker will run it itself (eagerly)."""
+    """An activity attempt a workflow task claimed for its own worker (eager execution).
 
-    activity_task_id: int
-    attempt: int
-    task_queue: str
-    activity_type: str
+    The row was written STARTED by this worker in the task's transaction (as Temporal
+    hands an eager activity back already started), so running it needs no claim of its
+    own; a worker that dies before it finishes leaves it to the start-to-close timeout.
+    """
+
+    activity: ActivityTask
+
+    @property
+    def activity_task_id(self) -> int:
+        return self.activity.pk
+
+    @property
+    def attempt(self) -> int:
+        return self.activity.attempt
+
+    @property
+    def task_queue(self) -> str:
+        return self.activity.task_queue
+
+    @property
+    def activity_type(self) -> str:
+        return self.activity.activity_type
 
 
-#: Asked of each activity a workflow task schedules: may the caller run it itself?
-RunHere = Callable[[str, str], bool]
+@dataclass(frozen=True)
+class RunHere:
+    """Which activities a workflow task's worker runs itself, and who that worker is."""
+
+    #: Asked of each activity the task schedules: (activity_type, task_queue) -> run it here?
+    accepts: Callable[[str, str], bool]
+    #: Recorded as the attempt's worker_identity.
+    identity: str
 
 
 class HistoryWriter:
@@ -200,22 +225,20 @@ class HistoryWriter:
         Returns the workflow task this made pending, if it was deferred (not hinted).
 
         Raises:
-            IntegrityError: with ``insert``, when another run of the id is RUNNING; raised
-                from a savepoint, so the caller's transaction stays usable.
+            IntegrityError: with ``insert``, when another run of the id is RUNNING; nothing
+                was written, and the caller's transaction stays usable.
         """
         execution = self.execution
         if self._wake_task:
             execution.task_dispatched_at = self.now
         if insert:
-            with transaction.atomic():
-                execution.save(force_insert=True)
+            if not statements.insert_with_events(execution, self._events):
+                raise IntegrityError(
+                    f"Workflow {execution.workflow_id!r} already has a running run."
+                )
         else:
             # Only the mutable columns: the input (up to MAX_PAYLOAD_BYTES) is never rewritten.
-            execution.save(update_fields=_MUTABLE_EXECUTION_FIELDS)
-        if self._events:
-            for event in self._events:
-                event.execution = execution  # now that it has a primary key
-            HistoryEvent.objects.bulk_create(self._events)
+            statements.update_and_append(execution, _MUTABLE_EXECUTION_FIELDS, self._events)
         for fn in self._after_save:
             fn()
         deferred = None

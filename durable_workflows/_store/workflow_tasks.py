@@ -30,13 +30,14 @@ from ..common import RetryPolicy, WorkflowIDReusePolicy
 from ..conf import dw_settings
 from ..exceptions import WorkflowAlreadyStartedError
 from ..models import (
+    ActivityStatus,
     ActivityTask,
     Timer,
     TimerStatus,
     WorkflowExecution,
     WorkflowStatus,
 )
-from .activities import cancel_requested, scheduled_deadline
+from .activities import cancel_requested, scheduled_deadline, started_deadline
 from .history import ActivityStart, HistoryWriter, RunHere
 
 
@@ -139,10 +140,10 @@ def record_task_completed(
 ) -> list[ActivityStart]:
     """Append WorkflowTaskCompleted and one event per command; create rows; queue hints.
 
-    ``run_here(activity_type, task_queue)`` says which scheduled activities the caller
-    will run itself once this commits (eager execution): those get no hint and are
-    returned. If the caller dies first, the tick resends their hints after REDRIVE_AFTER,
-    as for a lost message.
+    ``run_here`` says which scheduled activities the caller will run itself once this
+    commits (eager execution): those are written already started by the caller, get no
+    hint, and are returned. If the caller dies before finishing one, its start-to-close
+    timeout retries it, as for any attempt whose worker died.
     """
     writer = HistoryWriter(execution, now, run_here=run_here)
     execution.task_pending = False
@@ -226,15 +227,23 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
             dispatched_at=now,
             **options,
         )
+        run_here = writer.run_here
+        if (
+            eager_allowed
+            and run_here
+            and run_here.accepts(activity.activity_type, activity.task_queue)
+        ):
+            # Claimed in this transaction: the worker runs it right after the commit.
+            activity.status = ActivityStatus.STARTED
+            activity.started_time = now
+            activity.worker_identity = run_here.identity[:255]
+            activity.timeout_at = started_deadline(activity)
+            activity.save(force_insert=True)
+            writer.started_here.append(ActivityStart(activity))
+            return
         activity.timeout_at = scheduled_deadline(activity)
         activity.save(force_insert=True)
-        run_here = writer.run_here
-        if eager_allowed and run_here and run_here(activity.activity_type, activity.task_queue):
-            writer.started_here.append(
-                ActivityStart(activity.pk, 1, activity.task_queue, activity.activity_type)
-            )
-        else:
-            _dispatch.activity_task(activity.pk, 1, activity.task_queue)
+        _dispatch.activity_task(activity.pk, 1, activity.task_queue)
 
     writer.after_save(create_row)
 

@@ -96,7 +96,12 @@ def _hold_continued_workflow_tasks(hold: Any) -> None:
 def _hold_after_history_insert(pause_dir: Path) -> None:
     def hold_after_insert(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
-        if sql.startswith('INSERT INTO "durable_workflows_historyevent"') and params:
+        # The ORM's INSERT, or the store's one-statement save on PostgreSQL (statements.py):
+        # either way the execution's id is the first parameter.
+        appends = sql.startswith('INSERT INTO "durable_workflows_historyevent"') or (
+            sql.startswith("WITH run AS") and 'INSERT INTO "durable_workflows_historyevent"' in sql
+        )
+        if appends and params:
             first = params[0]
             # Django may send one array per column (UNNEST) or one value per placeholder.
             execution_pk = first[0] if isinstance(first, list | tuple) else first

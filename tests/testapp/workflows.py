@@ -10,6 +10,7 @@ from durable_workflows import RetryPolicy, workflow
 
 from .activities import (
     async_echo,
+    double,
     flaky,
     price_order,
     record,
@@ -78,6 +79,15 @@ class GatherWorkflow:
             )
         )
         return list(results)
+
+
+@workflow.defn
+class DoubleWorkflow:
+    """One sync activity: the shape whose database work the statement budget counts."""
+
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return await workflow.execute_activity(double, value, start_to_close_timeout=SHORT)
 
 
 @workflow.defn
