@@ -42,10 +42,7 @@ def process_workflow_task(run_id: str) -> list[ActivityStart]:
     activities the task scheduled for this worker to run itself once it has committed.
     """
     with transaction.atomic():
-        execution = _store.lock_execution(run_id=run_id)
-        if execution is None:
-            return []
-        return _run_locked(execution, serves_queue=execution.task_queue)
+        return _run_task(run_id, worker_queue=None)
 
 
 def continue_here(
@@ -72,40 +69,45 @@ def continue_here(
     """
     if task is None:
         return []
+    if worker_queue is not None and task.task_queue != worker_queue:
+        _dispatch.workflow_task(task.run_id, task.task_queue)
+        return []
     try:
         with transaction.atomic():
-            execution = _store.lock_execution(run_id=task.run_id)
-            if execution is None:
-                return []
-            if (worker_queue is not None and task.task_queue != worker_queue) or (
-                not _registry.is_workflow_registered(execution.workflow_type)
-            ):
-                _dispatch.workflow_task(task.run_id, task.task_queue)
-                return []
-            return _run_locked(execution, serves_queue=task.task_queue)
+            return _run_task(task.run_id, worker_queue=task.task_queue)
     except Exception:
         logger.exception("Could not continue workflow %s here; hinting a worker.", task.run_id)
         _dispatch.workflow_task(task.run_id, task.task_queue)
         return []
 
 
-def _run_locked(execution: WorkflowExecution, *, serves_queue: str) -> list[ActivityStart]:
+def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
+    """Lock the run and load what its task needs (only the new events if its instance is
+    cached here), then run the task if one is due. ``worker_queue`` as in continue_here."""
+    cached = _sticky.runs.take(run_id)
+    locked = _store.lock_for_task(
+        run_id, after_event_id=cached.last_event_id if cached is not None else 0
+    )
+    if locked is None:
+        return []
+    execution, history = locked
+    if worker_queue is not None and not _registry.is_workflow_registered(execution.workflow_type):
+        _keep(run_id, cached)
+        _dispatch.workflow_task(run_id, execution.task_queue)
+        return []
     if not execution.is_running or not execution.task_pending:
+        _keep(run_id, cached)
         return []
     now = _clock.now()
     if execution.task_dispatch_after and execution.task_dispatch_after > now:
+        _keep(run_id, cached)
         return []  # backing off after a failure; a delayed hint or the tick brings it back
-    run_id = str(execution.run_id)
-    cached = _sticky.runs.take(run_id)
     if cached is not None and cached.last_event_id >= execution.history_length:
-        cached = None  # the history is not what the instance saw: replay
-    history = _store.load_history(
-        execution, after_event_id=cached.last_event_id if cached is not None else 0
-    )
+        # The history is not what the instance saw (reset or rewritten): replay it all.
+        cached, history = None, _store.load_history(execution)
     if not history or not _has_unseen_events(history):
         _store.mark_task_seen(execution)
-        if cached is not None:
-            _sticky.runs.put(run_id, cached, dw_settings.MAX_CACHED_RUNS)
+        _keep(run_id, cached)
         return []
     try:
         definition = _registry.get_workflow(execution.workflow_type)
@@ -122,7 +124,7 @@ def _run_locked(execution: WorkflowExecution, *, serves_queue: str) -> list[Acti
         return []
     seen = execution.history_length
     started_here = _store.record_task_completed(
-        execution, result.commands, now, run_here=_eager_policy(serves_queue)
+        execution, result.commands, now, run_here=_eager_policy(execution.task_queue)
     )
     capacity = dw_settings.MAX_CACHED_RUNS
     # Kept only while an activity is out: its outcome continues the run in this process
@@ -133,6 +135,12 @@ def _run_locked(execution: WorkflowExecution, *, serves_queue: str) -> list[Acti
         # Only once the task's events are in the database may the instance stand for them.
         transaction.on_commit(lambda: _sticky.runs.put(run_id, entry, capacity))
     return started_here
+
+
+def _keep(run_id: str, cached: CachedRun | None) -> None:
+    """Put back a cached instance taken for a task that did not run."""
+    if cached is not None:
+        _sticky.runs.put(run_id, cached, dw_settings.MAX_CACHED_RUNS)
 
 
 def _eager_policy(serves_queue: str) -> RunHere:

@@ -18,6 +18,7 @@ from .history import (
     PendingWorkflowTask,
     load_history,
     lock_execution,
+    lock_for_task,
     lock_running,
     to_engine_event,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "fire_due_timers",
     "load_history",
     "lock_execution",
+    "lock_for_task",
     "lock_running",
     "mark_task_seen",
     "prune_closed_runs",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from .. import _clock, _dispatch, _notify
+from .. import _clock, _dispatch
 from .._engine import CLOSE_EVENT_TYPES, EventType
 from .._engine import HistoryEvent as EngineEvent
 from ..models import ActivityTask, HistoryEvent, WorkflowExecution, WorkflowStatus
@@ -49,6 +49,24 @@ def load_history(execution: WorkflowExecution, *, after_event_id: int = 0) -> li
         .order_by("event_id")
         .values_list("event_id", "event_type", "timestamp", "attributes")
     )
+    return _engine_events(rows)
+
+
+def lock_for_task(
+    run_id: str, *, after_event_id: int
+) -> tuple[WorkflowExecution, list[EngineEvent]] | None:
+    """Lock a run for its workflow task (inside ``transaction.atomic()``) and read its
+    events after ``after_event_id`` if a task is pending; None if there is no such run."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_for_task() must run inside transaction.atomic().")
+    locked = statements.lock_for_task(run_id, after_event_id=after_event_id)
+    if locked is None:
+        return None
+    execution, rows = locked
+    return execution, _engine_events(rows)
+
+
+def _engine_events(rows: Iterable[statements.EventRow]) -> list[EngineEvent]:
     return [
         EngineEvent(
             event_id=event_id,
@@ -192,8 +210,6 @@ class HistoryWriter:
         result: Any = None,
         failure: dict[str, Any] | None = None,
     ) -> None:
-        from ..models import ActivityStatus, ActivityTask, Timer, TimerStatus
-
         execution = self.execution
         execution.status = status
         execution.result = result
@@ -201,19 +217,7 @@ class HistoryWriter:
         execution.close_time = self.now
         execution.task_pending = False
         execution.task_dispatch_after = None
-        run_id = str(execution.run_id)
-
-        def release_pending_work() -> None:
-            Timer.objects.filter(execution=execution, status=TimerStatus.PENDING).update(
-                status=TimerStatus.CANCELED
-            )
-            # Abandoned, as in Temporal: a late result from a running attempt is dropped.
-            ActivityTask.objects.filter(
-                execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
-            ).update(status=ActivityStatus.CANCELED, timeout_at=None)
-            _notify.notify(f"closed:{run_id}")
-
-        self._after_save.append(release_pending_work)
+        self._after_save.append(lambda: statements.release_pending_work(execution))
 
     def after_save(self, fn: Callable[[], object]) -> None:
         """Call ``fn`` once the events are written (its return value is ignored)."""

@@ -11,12 +11,22 @@ through PAYLOAD_CODEC); other databases take the ORM's path.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Model
 
-from ..models import HistoryEvent, WorkflowExecution
+from .. import _notify
+from ..models import (
+    ActivityStatus,
+    ActivityTask,
+    HistoryEvent,
+    Timer,
+    TimerStatus,
+    WorkflowExecution,
+    WorkflowStatus,
+)
 
 _EVENT_FIELDS: list[Field[Any, Any]] = [
     HistoryEvent._meta.get_field(name)  # type: ignore[misc]
@@ -119,3 +129,105 @@ def insert_with_events(execution: WorkflowExecution, events: Sequence[HistoryEve
     for event in events:
         event.execution = execution
     return True
+
+
+def release_pending_work(execution: WorkflowExecution) -> None:
+    """At a run's close: cancel its pending timers, abandon its open activities (as in
+    Temporal: a late result from a running attempt is dropped), and wake whoever waits
+    for its result once the transaction commits."""
+    timers = Timer.objects.filter(execution=execution, status=TimerStatus.PENDING)
+    activities = ActivityTask.objects.filter(
+        execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
+    )
+    key = f"closed:{execution.run_id}"
+    if connection.vendor != "postgresql":
+        timers.update(status=TimerStatus.CANCELED)
+        activities.update(status=ActivityStatus.CANCELED, timeout_at=None)
+        _notify.notify(key)
+        return
+    timer_table, activity_table = (_quote(model._meta.db_table) for model in (Timer, ActivityTask))
+    sql = (
+        f"WITH timers AS (UPDATE {timer_table} SET status = %s"
+        " WHERE execution_id = %s AND status = %s), "
+        f"activities AS (UPDATE {activity_table} SET status = %s, timeout_at = NULL"
+        " WHERE execution_id = %s AND status IN (%s, %s)) "
+        "SELECT pg_notify(%s, %s)"
+    )
+    params: list[Any] = [
+        TimerStatus.CANCELED.value,
+        execution.pk,
+        TimerStatus.PENDING.value,
+        ActivityStatus.CANCELED.value,
+        execution.pk,
+        ActivityStatus.SCHEDULED.value,
+        ActivityStatus.STARTED.value,
+        _notify.CHANNEL,
+        key,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+#: One event as the database holds it: (event_id, event_type, timestamp, attributes).
+EventRow = tuple[int, str, datetime, Any]
+
+
+def lock_for_task(
+    run_id: str, *, after_event_id: int
+) -> tuple[WorkflowExecution, list[EventRow]] | None:
+    """Lock a run for its workflow task and read its events after ``after_event_id``.
+
+    The events are read only if a task is pending on the running run. On PostgreSQL the
+    lock and the read are one statement. Its events come from the statement's snapshot,
+    which (in READ COMMITTED) may predate a writer this statement waited for; then they
+    fall short of the locked row's history_length and are read again, after the lock.
+    """
+    if connection.vendor != "postgresql":
+        execution = WorkflowExecution.objects.select_for_update().filter(run_id=run_id).first()
+        if execution is None:
+            return None
+        return execution, _events_of(execution, after_event_id)
+    meta = WorkflowExecution._meta
+    fields = list(meta.concrete_fields)
+    events = _quote(HistoryEvent._meta.db_table)
+    wanted = (
+        f"FROM {events} h WHERE h.execution_id = e.id AND h.event_id > %s"
+        " AND e.task_pending AND e.status = %s ORDER BY h.event_id"
+    )
+    arrays_of = _EVENT_FIELDS[1:]
+    arrays = ", ".join(f"ARRAY(SELECT h.{_column(field)} {wanted})" for field in arrays_of)
+    sql = (
+        f"SELECT {', '.join('e.' + _column(field) for field in fields)}, {arrays} "
+        f"FROM {_quote(meta.db_table)} e WHERE e.run_id = %s FOR UPDATE OF e"
+    )
+    with connection.cursor() as cursor:
+        params: list[Any] = [after_event_id, WorkflowStatus.RUNNING.value] * len(arrays_of)
+        cursor.execute(sql, [*params, run_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [_from_db(field, value) for field, value in zip(fields, row, strict=False)]
+    execution = WorkflowExecution.from_db(connection.alias, [f.attname for f in fields], values)
+    attributes = _EVENT_FIELDS[-1]
+    ids, types, times, raw = row[len(fields) :]
+    loaded = [
+        (event_id, event_type, timestamp, _from_db(attributes, value))
+        for event_id, event_type, timestamp, value in zip(ids, types, times, raw, strict=True)
+    ]
+    expected = execution.history_length - after_event_id
+    if execution.task_pending and execution.is_running and len(loaded) != expected:
+        loaded = _events_of(execution, after_event_id)
+    return execution, loaded
+
+
+def _from_db(field: Field[Any, Any], value: Any) -> Any:
+    converter = getattr(field, "from_db_value", None)
+    return value if converter is None else converter(value, None, connection)
+
+
+def _events_of(execution: WorkflowExecution, after_event_id: int) -> list[EventRow]:
+    return list(
+        HistoryEvent.objects.filter(execution=execution, event_id__gt=after_event_id)
+        .order_by("event_id")
+        .values_list("event_id", "event_type", "timestamp", "attributes")
+    )
