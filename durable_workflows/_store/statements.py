@@ -34,6 +34,12 @@ _EVENT_FIELDS: list[Field[Any, Any]] = [
 ]
 
 
+def lean() -> bool:
+    """Whether the hand-written statements are used (PostgreSQL); else the ORM's path,
+    which is also the reference a test compares them with."""
+    return connection.vendor == "postgresql"
+
+
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -69,7 +75,7 @@ def update_and_append(
     execution: WorkflowExecution, update_fields: Sequence[str], events: Sequence[HistoryEvent]
 ) -> None:
     """Save ``update_fields`` of the (locked) execution and insert ``events``."""
-    if connection.vendor != "postgresql" or not events:
+    if not lean() or not events:
         execution.save(update_fields=update_fields)
         if events:
             HistoryEvent.objects.bulk_create(events)
@@ -95,7 +101,7 @@ def insert_with_events(execution: WorkflowExecution, events: Sequence[HistoryEve
     The partial unique index (one RUNNING run per workflow id) is the arbiter. Nothing
     is written when it refuses, and the caller's transaction stays usable.
     """
-    if connection.vendor != "postgresql":
+    if not lean():
         try:
             with transaction.atomic():
                 execution.save(force_insert=True)
@@ -140,7 +146,7 @@ def release_pending_work(execution: WorkflowExecution) -> None:
         execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
     )
     key = f"closed:{execution.run_id}"
-    if connection.vendor != "postgresql":
+    if not lean():
         timers.update(status=TimerStatus.CANCELED)
         activities.update(status=ActivityStatus.CANCELED, timeout_at=None)
         _notify.notify(key)
@@ -182,7 +188,7 @@ def lock_for_task(
     which (in READ COMMITTED) may predate a writer this statement waited for; then they
     fall short of the locked row's history_length and are read again, after the lock.
     """
-    if connection.vendor != "postgresql":
+    if not lean():
         execution = WorkflowExecution.objects.select_for_update().filter(run_id=run_id).first()
         if execution is None:
             return None
