@@ -48,6 +48,12 @@ def fire_timer(timer_pk: int) -> None:
     run_chain(continue_here(fired.workflow_task, worker_queue=None))
 
 
+def deliver_request(request_pk: int) -> None:
+    """A hint that one run's signal or cancel request (or a parent's close policy) is due
+    for another run: deliver it, then record the outcome in the sender's history."""
+    _store.deliver_request(request_pk, _clock.now())
+
+
 def run_activity_here(start: ActivityStart) -> AttemptDone | None:
     """Run one attempt a workflow task claimed for this worker (a seam for tests)."""
     return run_claimed(start.activity)

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from ._transport import (
     ACTIVITY_TASK,
+    DELIVER_REQUEST,
     FIRE_TIMER,
     WORKFLOW_TASK,
     CeleryTransport,
@@ -71,6 +72,11 @@ def activity_task(
 ) -> None:
     """After commit, ask a worker on ``queue`` to run ``attempt`` of an activity."""
     _send_on_commit(Hint(ACTIVITY_TASK, (activity_task_id, attempt), queue, _countdown(delay)))
+
+
+def external_request(request_pk: int, queue: str) -> None:
+    """After commit, ask a worker on ``queue`` to deliver a request from one run to another."""
+    _send_on_commit(Hint(DELIVER_REQUEST, (request_pk,), queue))
 
 
 def fire_timer(timer_pk: int, queue: str, delay: timedelta) -> None:

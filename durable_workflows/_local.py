@@ -27,7 +27,7 @@ from typing import TypeVar
 from django.db.models import Min, QuerySet
 
 from . import _chain, _clock, _tick
-from ._transport import ACTIVITY_TASK, WORKFLOW_TASK, Hint
+from ._transport import ACTIVITY_TASK, DELIVER_REQUEST, WORKFLOW_TASK, Hint
 from .exceptions import WorkflowResultTimeoutError, WorkflowTaskFailedError
 from .models import (
     ActivityStatus,
@@ -77,6 +77,8 @@ class LocalTransport:
                 _chain.workflow_task(str(hint.args[0]))
             elif hint.task_name == ACTIVITY_TASK:
                 _chain.activity_task(int(hint.args[0]), int(hint.args[1]))
+            elif hint.task_name == DELIVER_REQUEST:
+                _chain.deliver_request(int(hint.args[0]))
 
     def wait_for(
         self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None

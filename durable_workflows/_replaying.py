@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db import connection
 
-from ._engine import WorkflowInfo, WorkflowInterrupt
+from ._engine import ParentInfo, WorkflowInfo, WorkflowInterrupt
+from .conf import dw_settings
 from .models import WorkflowExecution
 
 
@@ -35,6 +36,15 @@ def workflow_info(execution: WorkflowExecution) -> WorkflowInfo:
         execution_timeout=execution.execution_timeout,
         search_attributes=dict(execution.search_attributes or {}),
         memo=dict(execution.memo or {}),
+        continued_run_id=str(execution.continued_run_id) if execution.continued_run_id else None,
+        parent=(
+            ParentInfo(
+                workflow_id=execution.parent_workflow_id, run_id=str(execution.parent_run_id)
+            )
+            if execution.parent_run_id
+            else None
+        ),
+        continue_as_new_suggested_after=dw_settings.CONTINUE_AS_NEW_SUGGESTED_AFTER or None,
     )
 
 

@@ -38,6 +38,7 @@ class TickReport:
     workflow_task_hints: int = 0
     runs_timed_out: int = 0
     closed_runs_pruned: int = 0
+    request_hints: int = 0
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -50,6 +51,7 @@ def run_tick(now: datetime | None = None) -> TickReport:
         activities_timed_out=time_out_activities(now),
         activity_hints=redrive_activities(now),
         workflow_task_hints=redrive_workflow_tasks(now),
+        request_hints=redrive_requests(now),
         runs_timed_out=time_out_runs(now),
         closed_runs_pruned=prune_closed_runs(now),
     )
@@ -103,6 +105,11 @@ def redrive_workflow_tasks(now: datetime) -> int:
     return _store.redrive_workflow_tasks(
         now, redrive_after=dw_settings.REDRIVE_AFTER, batch=_batch()
     )
+
+
+def redrive_requests(now: datetime) -> int:
+    """Resend hints for requests between runs not yet delivered and recorded."""
+    return _store.redrive_requests(now, redrive_after=dw_settings.REDRIVE_AFTER, batch=_batch())
 
 
 def time_out_runs(now: datetime, runs: QuerySet[WorkflowExecution] | None = None) -> int:

@@ -25,6 +25,7 @@ T = TypeVar("T")
 WORKFLOW_TASK = "durable_workflows.workflow_task"
 ACTIVITY_TASK = "durable_workflows.activity_task"
 FIRE_TIMER = "durable_workflows.fire_timer"
+DELIVER_REQUEST = "durable_workflows.deliver_request"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             "PAYLOAD_CODEC",
             "MAX_CACHED_RUNS",
             "MAX_EAGER_ACTIVITIES",
+            "CONTINUE_AS_NEW_SUGGESTED_AFTER",
             "MAX_PAYLOAD_DEPTH",
             "ALLOWED_TASK_QUEUES",
             "VISIBLE_RUNS",

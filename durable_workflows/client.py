@@ -122,7 +122,8 @@ class WorkflowHandle:
         return _services.get_execution(self.workflow_id, self.run_id)
 
     def result(self, timeout: float | timedelta | None = None) -> Any:
-        """Wait for the run to close and return its result.
+        """Wait for the run to close and return its result; a run that continued as new is
+        followed to the last run of its chain (as Temporal's client does).
 
         Waiting wakes on a PostgreSQL notification (or a gentle poll elsewhere),
         not a tight loop.
@@ -138,7 +139,7 @@ class WorkflowHandle:
         execution = self._execution()
         outcome = _services.wait_for_outcome(execution, seconds)
         value = _services.raise_for_outcome(outcome, self.workflow_id)
-        return from_json(value, self._result_hint(execution.workflow_type))
+        return from_json(value, self._result_hint(outcome.workflow_type))
 
     def _result_hint(self, workflow_type: str) -> Any:
         if self.result_type is not None:

@@ -118,6 +118,27 @@ class WorkflowIDReusePolicy(enum.StrEnum):
     REJECT_DUPLICATE = "REJECT_DUPLICATE"
 
 
+class ParentClosePolicy(enum.StrEnum):
+    """What happens to a child workflow when its parent closes (as Temporal's)."""
+
+    TERMINATE = "TERMINATE"
+    ABANDON = "ABANDON"
+    REQUEST_CANCEL = "REQUEST_CANCEL"
+
+
+class ChildWorkflowCancellationType(enum.StrEnum):
+    """How a parent waits when it cancels a child (as Temporal's).
+
+    ``WAIT_CANCELLATION_COMPLETED`` (the default): the child's handle resolves once the
+    child has closed. ``TRY_CANCEL``: at once, once the request is recorded.
+    ``ABANDON``: no cancellation is sent; the handle resolves at once.
+    """
+
+    ABANDON = "ABANDON"
+    TRY_CANCEL = "TRY_CANCEL"
+    WAIT_CANCELLATION_COMPLETED = "WAIT_CANCELLATION_COMPLETED"
+
+
 @dataclass(frozen=True)
 class PendingActivity:
     """An activity of a running workflow that has not finished yet."""

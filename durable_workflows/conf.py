@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "TICK_BATCH_SIZE": 500,
     "MAX_CACHED_RUNS": 1000,  # a worker process's sticky cache of instances; 0 turns it off
     "MAX_EAGER_ACTIVITIES": 3,  # activities a workflow task may keep for its own worker
+    # History length from which workflow.info().is_continue_as_new_suggested() is True.
+    "CONTINUE_AS_NEW_SUGGESTED_AFTER": 10_000,
     "WORKFLOW_TASK_RETRY_MAX_INTERVAL": timedelta(seconds=10),
 }
 
@@ -184,6 +186,13 @@ class Settings:
     def MAX_EAGER_ACTIVITIES(self) -> int:  # noqa: N802
         """How many activities one workflow task may run in its own worker (0: none)."""
         return _as_count(self._get("MAX_EAGER_ACTIVITIES"), "MAX_EAGER_ACTIVITIES")
+
+    @property
+    def CONTINUE_AS_NEW_SUGGESTED_AFTER(self) -> int:  # noqa: N802
+        """Events after which a run is told it should continue as new."""
+        return _as_count(
+            self._get("CONTINUE_AS_NEW_SUGGESTED_AFTER"), "CONTINUE_AS_NEW_SUGGESTED_AFTER"
+        )
 
     @property
     def MAX_CACHED_RUNS(self) -> int:  # noqa: N802

@@ -194,6 +194,30 @@ class ChildWorkflowError(FailureError):
         self.workflow_type = workflow_type
 
 
+class ContinueAsNewError(BaseException):
+    """Raised by ``workflow.continue_as_new()``: this run closes, a new one takes its id.
+
+    A ``BaseException`` (as Temporal's), so ``except Exception`` in workflow code does not
+    stop it. Arguments are JSON-ready; ``None`` keeps the closing run's value.
+    """
+
+    def __init__(
+        self,
+        *,
+        workflow_type: str,
+        input: list[Any],
+        task_queue: str | None = None,
+        memo: dict[str, Any] | None = None,
+        search_attributes: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"Continue as new {workflow_type}")
+        self.workflow_type = workflow_type
+        self.input = input
+        self.task_queue = task_queue
+        self.memo = memo
+        self.search_attributes = search_attributes
+
+
 # --- errors of the machinery -----------------------------------------------------------
 
 

@@ -53,6 +53,16 @@ class WorkflowExecution(models.Model):
     task_attempt = models.PositiveIntegerField(default=0)
     task_failure = models.JSONField(null=True, blank=True)
 
+    # Lineage: the run this one continued (continue-as-new), and the parent that started it.
+    continued_run_id = models.UUIDField(null=True, blank=True, db_index=True)
+    parent_workflow_id = models.CharField(max_length=255, blank=True, default="")
+    parent_run_id = models.UUIDField(null=True, blank=True, db_index=True)
+    #: The parent's StartChildWorkflowExecutionInitiated event: its close is reported to it.
+    parent_initiated_event_id = models.PositiveIntegerField(null=True, blank=True)
+    parent_close_policy = models.CharField(max_length=20, blank=True, default="")
+    #: Whether this run ever started a child: only then does its close look for children.
+    started_children = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["-start_time", "-id"]
         constraints = [
@@ -225,3 +235,66 @@ class Timer(models.Model):
 
     def __str__(self) -> str:
         return f"timer {self.timer_id} at {self.fire_at} ({self.status})"
+
+
+class ExternalRequestKind(models.TextChoices):
+    SIGNAL = "SIGNAL"
+    CANCEL = "CANCEL"
+    TERMINATE = "TERMINATE"
+
+
+class ExternalRequestStatus(models.TextChoices):
+    PENDING = "PENDING"  # recorded by the source run; not yet in the target's history
+    DELIVERED = "DELIVERED"  # in the target's history (or the target was not found)
+    DONE = "DONE"  # and the outcome is in the source's history
+
+
+class ExternalRequest(models.Model):
+    """A signal, cancel or terminate request from one run to another: an outbox row.
+
+    Written with the source's command event, delivered after commit (the tick retries),
+    in two transactions that each lock one run: the target's (append, and mark DELIVERED:
+    so exactly once), then the source's (record the outcome). No transaction holds two
+    runs' locks, so requests between runs cannot deadlock.
+    """
+
+    execution = models.ForeignKey(
+        WorkflowExecution, on_delete=models.CASCADE, related_name="external_requests"
+    )
+    #: The source's ...Initiated event; None for what a parent's close policy sends.
+    initiated_event_id = models.PositiveIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=ExternalRequestKind.choices)
+    workflow_id = models.CharField(max_length=255)
+    run_id = models.UUIDField(null=True, blank=True)
+    child_workflow_only = models.BooleanField(default=False)
+    signal_name = models.CharField(max_length=255, blank=True, default="")
+    input = PayloadField(default=list, blank=True)
+    reason = models.TextField(blank=True, default="")
+    status = models.CharField(
+        max_length=10,
+        choices=ExternalRequestStatus.choices,
+        default=ExternalRequestStatus.PENDING,
+    )
+    #: Why it could not be delivered ("" once delivered).
+    failure_cause = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "initiated_event_id"],
+                condition=Q(initiated_event_id__isnull=False),
+                name="dw_one_request_per_initiated_event",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["dispatched_at"],
+                condition=~Q(status="DONE"),
+                name="dw_request_undelivered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.workflow_id} ({self.status})"

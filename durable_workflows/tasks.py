@@ -20,7 +20,7 @@ from django.db import close_old_connections
 
 from . import _chain
 from ._tick import run_tick
-from ._transport import ACTIVITY_TASK, FIRE_TIMER, WORKFLOW_TASK
+from ._transport import ACTIVITY_TASK, DELIVER_REQUEST, FIRE_TIMER, WORKFLOW_TASK
 
 P = ParamSpec("P")
 
@@ -74,6 +74,12 @@ def activity_task(activity_task_id: int, attempt: int) -> None:
 def fire_timer(timer_pk: int) -> None:
     close_old_connections()
     _chain.fire_timer(int(timer_pk))
+
+
+@_task(name=DELIVER_REQUEST, **_HINT)
+def deliver_request(request_pk: int) -> None:
+    close_old_connections()
+    _chain.deliver_request(int(request_pk))
 
 
 @_task(name="durable_workflows.tick", ignore_result=True)

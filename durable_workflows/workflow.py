@@ -24,24 +24,43 @@ from . import _registry
 from ._engine import (
     ActivityHandle,
     ActivityOptions,
+    ChildWorkflowHandle,
+    ChildWorkflowOptions,
     HandlerDefinition,
     NotInWorkflowError,
+    ParentInfo,
     Signature,
     WorkflowDefinition,
     WorkflowInfo,
     WorkflowRuntime,
     current_runtime,
 )
+from ._engine.converter import to_json
 from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, RUN_MARK
-from .common import RetryPolicy
-from .exceptions import WorkflowDefinitionError
+from ._engine.runtime import signal_name
+from .common import (
+    ChildWorkflowCancellationType,
+    ParentClosePolicy,
+    RetryPolicy,
+    WorkflowIDReusePolicy,
+)
+from .exceptions import ContinueAsNewError, UnknownWorkflowTypeError, WorkflowDefinitionError
 
 __all__ = [
     "ActivityHandle",
+    "ChildWorkflowCancellationType",
+    "ChildWorkflowHandle",
+    "ContinueAsNewError",
+    "ExternalWorkflowHandle",
+    "ParentClosePolicy",
+    "ParentInfo",
     "WorkflowInfo",
+    "continue_as_new",
     "defn",
     "deprecate_patch",
     "execute_activity",
+    "execute_child_workflow",
+    "get_external_workflow_handle",
     "info",
     "logger",
     "now",
@@ -52,6 +71,7 @@ __all__ = [
     "signal",
     "sleep",
     "start_activity",
+    "start_child_workflow",
     "time",
     "unsafe",
     "update",
@@ -263,6 +283,199 @@ async def execute_activity(
         disable_eager_execution=disable_eager_execution,
         **kwargs,
     )
+
+
+# --- composition: child workflows, continue-as-new, other workflows --------------------------
+
+
+def _workflow_type(target: Any) -> tuple[str, WorkflowDefinition | None]:
+    """A workflow's type name and, when known here, its definition."""
+    if isinstance(target, str):
+        try:
+            return target, _registry.get_workflow(target)
+        except UnknownWorkflowTypeError:
+            return target, None
+    definition = _registry.resolve_workflow(target)
+    return definition.name, definition
+
+
+async def start_child_workflow(
+    workflow: Any,
+    *args: Any,
+    id: str,
+    task_queue: str | None = None,
+    execution_timeout: timedelta | None = None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    cancellation_type: ChildWorkflowCancellationType = (
+        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    ),
+    memo: dict[str, Any] | None = None,
+    search_attributes: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> ChildWorkflowHandle:
+    """Start a child workflow; returns its handle once it has started.
+
+    ``await`` the handle for the child's result (``ChildWorkflowError`` if it does not
+    complete), ``signal()`` it, or ``cancel()`` it. Arguments as for
+    :func:`execute_child_workflow`.
+
+    Raises:
+        WorkflowAlreadyStartedError: a run with the id ``id`` is running.
+    """
+    args_list: Sequence[Any] | None = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(
+            f"start_child_workflow() got unexpected keyword arguments: {sorted(kwargs)}"
+        )
+    if args and args_list is not None:
+        raise TypeError("Pass child arguments positionally or as args=[...], not both.")
+    call_args = list(args_list if args_list is not None else args)
+    workflow_type, definition = _workflow_type(workflow)
+    if definition is not None:
+        definition.run_signature.check_arity(call_args)
+    options = ChildWorkflowOptions(
+        workflow_id=id,
+        task_queue=task_queue,
+        execution_timeout=_seconds(execution_timeout),
+        id_reuse_policy=WorkflowIDReusePolicy(id_reuse_policy),
+        parent_close_policy=ParentClosePolicy(parent_close_policy),
+        cancellation_type=ChildWorkflowCancellationType(cancellation_type),
+        memo={k: to_json(v) for k, v in memo.items()} if memo else None,
+        search_attributes=dict(search_attributes) if search_attributes else None,
+    )
+    return await _runtime().start_child_workflow(
+        workflow_type,
+        call_args,
+        options,
+        result_signature=definition.run_signature if definition is not None else None,
+    )
+
+
+async def execute_child_workflow(
+    workflow: Any,
+    *args: Any,
+    id: str,
+    task_queue: str | None = None,
+    execution_timeout: timedelta | None = None,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    cancellation_type: ChildWorkflowCancellationType = (
+        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    ),
+    memo: dict[str, Any] | None = None,
+    search_attributes: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run a child workflow and return its result.
+
+    Args:
+        workflow: A ``@workflow.defn`` class's ``run`` method (or the class), or a
+            workflow type name.
+        *args: Its arguments (or pass ``args=[...]``).
+        id: The child's workflow id.
+        task_queue: Default: the parent's.
+        execution_timeout: Limit on the child's whole run.
+        id_reuse_policy: As for ``Client.start_workflow``.
+        parent_close_policy: What happens to the child when the parent closes first:
+            TERMINATE (default), REQUEST_CANCEL or ABANDON.
+        cancellation_type: How cancelling the child waits (see
+            :class:`ChildWorkflowCancellationType`).
+        memo, search_attributes: The child's visibility data.
+
+    Raises:
+        ChildWorkflowError: the child failed, was cancelled, terminated or timed out;
+            ``cause`` says why.
+        WorkflowAlreadyStartedError: a run with the id ``id`` is running.
+    """
+    handle = await start_child_workflow(
+        workflow,
+        *args,
+        id=id,
+        task_queue=task_queue,
+        execution_timeout=execution_timeout,
+        id_reuse_policy=id_reuse_policy,
+        parent_close_policy=parent_close_policy,
+        cancellation_type=cancellation_type,
+        memo=memo,
+        search_attributes=search_attributes,
+        **kwargs,
+    )
+    return await handle
+
+
+def continue_as_new(
+    *args: Any,
+    workflow: Any = None,
+    task_queue: str | None = None,
+    memo: dict[str, Any] | None = None,
+    search_attributes: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Close this run as ContinuedAsNew and start a new run of the workflow id with ``args``.
+
+    Never returns: it raises :class:`ContinueAsNewError`, which ends the run (do not
+    catch it). The new run keeps this run's task queue, memo and search attributes
+    unless given; ``workflow`` runs another workflow type in it. Use it to keep a
+    long-lived workflow's history short (see ``info().is_continue_as_new_suggested()``).
+    """
+    args_list: Sequence[Any] | None = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(f"continue_as_new() got unexpected keyword arguments: {sorted(kwargs)}")
+    call_args = list(args_list if args_list is not None else args)
+    runtime = _runtime()
+    workflow_type, definition = (
+        _workflow_type(workflow) if workflow is not None else (runtime.info.workflow_type, None)
+    )
+    if definition is None and workflow is None:
+        definition = _registry.get_workflow(workflow_type)
+    if definition is not None:
+        definition.run_signature.check_arity(call_args)
+    if task_queue is not None:
+        ChildWorkflowOptions(workflow_id=runtime.info.workflow_id, task_queue=task_queue)
+    raise ContinueAsNewError(
+        workflow_type=workflow_type,
+        input=[to_json(a) for a in call_args],
+        task_queue=task_queue,
+        memo={k: to_json(v) for k, v in memo.items()} if memo is not None else None,
+        search_attributes=dict(search_attributes) if search_attributes is not None else None,
+    )
+
+
+class ExternalWorkflowHandle:
+    """Another workflow, by id: signal it or ask it to cancel, durably and exactly once."""
+
+    def __init__(self, workflow_id: str, run_id: str | None = None) -> None:
+        self.id = workflow_id
+        self.run_id = run_id
+
+    @property
+    def workflow_id(self) -> str:
+        return self.id
+
+    async def signal(self, signal: Any, *args: Any) -> None:
+        """Signal it (a ``@workflow.signal`` method or its name); returns once delivered.
+
+        Raises:
+            ApplicationError: no such workflow is running.
+        """
+        await _runtime().signal_external(self.id, self.run_id, signal_name(signal), list(args))
+
+    async def cancel(self) -> None:
+        """Ask it to cancel; returns once the request is recorded in its history.
+
+        Raises:
+            ApplicationError: no such workflow is running.
+        """
+        await _runtime().cancel_external(self.id, self.run_id)
+
+
+def get_external_workflow_handle(
+    workflow_id: str, *, run_id: str | None = None
+) -> ExternalWorkflowHandle:
+    """A handle on another workflow (its running run, or ``run_id``) to signal or cancel it."""
+    _runtime()
+    return ExternalWorkflowHandle(workflow_id, run_id)
 
 
 async def sleep(duration: float | timedelta) -> None:

@@ -13,10 +13,14 @@ from .commands import (
     Command,
     CompleteWorkflowExecution,
     CompleteWorkflowUpdate,
+    ContinueAsNewWorkflowExecution,
     FailWorkflowExecution,
     RecordMarker,
     RequestCancelActivityTask,
+    RequestCancelExternalWorkflowExecution,
     ScheduleActivityTask,
+    SignalExternalWorkflowExecution,
+    StartChildWorkflowExecution,
     StartTimer,
 )
 from .converter import Signature, check_size, from_json, to_json
@@ -37,7 +41,7 @@ from .failures import (
 )
 from .instance import WorkflowInstance
 from .loop import current_runtime
-from .options import ActivityOptions, StartOptions
+from .options import ActivityOptions, ChildWorkflowOptions, StartOptions
 from .replay import (
     CacheMissError,
     TaskResult,
@@ -46,7 +50,13 @@ from .replay import (
     run_workflow_task,
     split_history,
 )
-from .runtime import ActivityHandle, WorkflowInfo, WorkflowRuntime
+from .runtime import (
+    ActivityHandle,
+    ChildWorkflowHandle,
+    ParentInfo,
+    WorkflowInfo,
+    WorkflowRuntime,
+)
 
 __all__ = [
     "CLOSE_EVENT_TYPES",
@@ -58,9 +68,12 @@ __all__ = [
     "CacheMissError",
     "CancelTimer",
     "CancelWorkflowExecution",
+    "ChildWorkflowHandle",
+    "ChildWorkflowOptions",
     "Command",
     "CompleteWorkflowExecution",
     "CompleteWorkflowUpdate",
+    "ContinueAsNewWorkflowExecution",
     "EventType",
     "FailWorkflowExecution",
     "Failure",
@@ -68,11 +81,15 @@ __all__ = [
     "HandlerDefinition",
     "HistoryEvent",
     "NotInWorkflowError",
+    "ParentInfo",
     "ReadOnlyViolationError",
     "RecordMarker",
     "RequestCancelActivityTask",
+    "RequestCancelExternalWorkflowExecution",
     "ScheduleActivityTask",
+    "SignalExternalWorkflowExecution",
     "Signature",
+    "StartChildWorkflowExecution",
     "StartOptions",
     "StartTimer",
     "TaskResult",

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from .events import EventType, HistoryEvent
-from .options import ActivityOptions
+from .options import ActivityOptions, ChildWorkflowOptions
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,73 @@ class CancelWorkflowExecution(Command):
     details: list[Any] = field(default_factory=list)
 
 
+@dataclass
+class ContinueAsNewWorkflowExecution(Command):
+    """Close this run and start a new one with the same workflow id.
+
+    ``task_queue``, ``memo`` and ``search_attributes`` None: the closing run's.
+    """
+
+    recorded_as = RecordedAs(EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+
+    workflow_type: str
+    input: list[Any]
+    task_queue: str | None = None
+    memo: dict[str, Any] | None = None
+    search_attributes: dict[str, Any] | None = None
+
+
+@dataclass
+class StartChildWorkflowExecution(Command):
+    recorded_as = RecordedAs(
+        EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        workflow_id="workflow_id",
+        workflow_type="workflow_type",
+    )
+
+    seq: int
+    workflow_type: str
+    input: list[Any]
+    options: ChildWorkflowOptions
+
+    @property
+    def workflow_id(self) -> str:
+        return self.options.workflow_id
+
+
+@dataclass
+class SignalExternalWorkflowExecution(Command):
+    """Signal another run (a child, or any workflow by id); delivered exactly once."""
+
+    recorded_as = RecordedAs(
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        workflow_id="workflow_id",
+        signal_name="signal_name",
+    )
+
+    seq: int
+    workflow_id: str
+    run_id: str | None
+    signal_name: str
+    input: list[Any]
+    child_workflow_only: bool = False
+
+
+@dataclass
+class RequestCancelExternalWorkflowExecution(Command):
+    """Ask another run (a child, or any workflow by id) to cancel; delivered exactly once."""
+
+    recorded_as = RecordedAs(
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        workflow_id="workflow_id",
+    )
+
+    seq: int
+    workflow_id: str
+    run_id: str | None
+    child_workflow_only: bool = False
+
+
 COMMAND_CLASSES: dict[EventType, type[Command]] = {
     cls.recorded_as.event_type: cls
     for cls in (
@@ -175,6 +242,10 @@ COMMAND_CLASSES: dict[EventType, type[Command]] = {
         CompleteWorkflowExecution,
         FailWorkflowExecution,
         CancelWorkflowExecution,
+        ContinueAsNewWorkflowExecution,
+        StartChildWorkflowExecution,
+        SignalExternalWorkflowExecution,
+        RequestCancelExternalWorkflowExecution,
     )
 }
 
@@ -187,6 +258,7 @@ CLOSING_COMMANDS = (
     CompleteWorkflowExecution,
     FailWorkflowExecution,
     CancelWorkflowExecution,
+    ContinueAsNewWorkflowExecution,
 )
 
 

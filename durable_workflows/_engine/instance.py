@@ -13,22 +13,36 @@ import asyncio
 import builtins
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
-from ..exceptions import ActivityError, CancelledError, FailureError, RetryState
+from ..common import ChildWorkflowCancellationType
+from ..exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    ContinueAsNewError,
+    FailureError,
+    RetryState,
+    WorkflowAlreadyStartedError,
+)
 from .commands import (
     CancelTimer,
     CancelWorkflowExecution,
     Command,
     CompleteWorkflowExecution,
     CompleteWorkflowUpdate,
+    ContinueAsNewWorkflowExecution,
     FailWorkflowExecution,
     RecordMarker,
     RequestCancelActivityTask,
+    RequestCancelExternalWorkflowExecution,
     ScheduleActivityTask,
+    SignalExternalWorkflowExecution,
+    StartChildWorkflowExecution,
     StartTimer,
 )
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES, Signature, check_size, to_json
@@ -37,8 +51,8 @@ from .errors import ReadOnlyViolationError, WorkflowInterrupt, WorkflowTaskError
 from .events import EventType, HistoryEvent
 from .failures import Failure
 from .loop import DeterministicEventLoop
-from .options import ActivityOptions
-from .runtime import ActivityHandle, WorkflowInfo
+from .options import ActivityOptions, ChildWorkflowOptions
+from .runtime import ActivityHandle, ChildWorkflowHandle, WorkflowInfo
 
 __all__ = [
     "EVENT_HANDLERS",
@@ -68,6 +82,26 @@ class _PendingActivity:
 
 
 @dataclass
+class _PendingChild:
+    handle: ChildWorkflowHandle
+    command: StartChildWorkflowExecution
+    result_signature: Signature | None
+    #: Resolves when the child has started (or fails if it could not be).
+    started: asyncio.Future[None]
+    initiated_event_id: int | None = None
+    cancel_requested: bool = False
+
+
+@dataclass
+class _PendingExternal:
+    """A signal or cancel request to another run, resolved once it is delivered."""
+
+    future: asyncio.Future[None]
+    command: SignalExternalWorkflowExecution | RequestCancelExternalWorkflowExecution
+    initiated_event_id: int | None = None
+
+
+@dataclass
 class _PendingTimer:
     handle: asyncio.TimerHandle
     command: StartTimer
@@ -86,7 +120,8 @@ class WorkflowInstance:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self.definition = definition
-        self.info = info
+        self._history_length = 0
+        self.info = replace(info, history_length=lambda: self._history_length)
         self.max_payload_bytes = max_payload_bytes
         # The loop implements only what workflow code may use; the rest of asyncio's
         # abstract interface is deliberately missing (calling it fails).
@@ -113,6 +148,13 @@ class WorkflowInstance:
         self._patches_memo: dict[str, bool] = {}
         self._task_error: BaseException | None = None
         self._handler_failure: BaseException | None = None
+        self._continue_as_new: ContinueAsNewError | None = None
+        self._child_seq = 0
+        self._children: dict[int, _PendingChild] = {}
+        self._children_by_event: dict[int, _PendingChild] = {}
+        self._external_seq = 0
+        self._externals: dict[int, _PendingExternal] = {}
+        self._externals_by_event: dict[int, _PendingExternal] = {}
 
     # --- driving ---------------------------------------------------------------------
 
@@ -139,6 +181,8 @@ class WorkflowInstance:
         """
         self._now = now
         self.loop.set_time(now.timestamp())
+        if events:
+            self._history_length = max(self._history_length, events[-1].event_id)
         self._patches_seen = {
             patch_id
             for e in recorded_commands
@@ -175,6 +219,16 @@ class WorkflowInstance:
             timer = self._timers[command.seq]
             timer.started_event_id = event.event_id
             self._timers_by_event[event.event_id] = timer
+        elif isinstance(command, StartChildWorkflowExecution):
+            child = self._children[command.seq]
+            child.initiated_event_id = event.event_id
+            self._children_by_event[event.event_id] = child
+        elif isinstance(
+            command, SignalExternalWorkflowExecution | RequestCancelExternalWorkflowExecution
+        ):
+            external = self._externals[command.seq]
+            external.initiated_event_id = event.event_id
+            self._externals_by_event[event.event_id] = external
 
     def _run_until_quiescent(self) -> None:
         while True:
@@ -210,6 +264,9 @@ class WorkflowInstance:
     def _close_if_done(self) -> bool:
         if self._closed:
             return True
+        if self._continue_as_new is not None:
+            self._close(self._continue_as_new_command(self._continue_as_new))
+            return True
         if self._handler_failure is not None:
             self._fail(self._handler_failure)
             return True
@@ -228,6 +285,9 @@ class WorkflowInstance:
             check_size(result, self.max_payload_bytes, f"The result of {self.definition.name}")
             self._close(CompleteWorkflowExecution(result=result))
             return True
+        if isinstance(exc, ContinueAsNewError):
+            self._close(self._continue_as_new_command(exc))
+            return True
         if isinstance(exc, asyncio.CancelledError | CancelledError) and self.cancel_requested:
             self._close(CancelWorkflowExecution())
             return True
@@ -235,6 +295,16 @@ class WorkflowInstance:
             self._fail(exc)
             return True
         raise WorkflowTaskError(f"Workflow code raised {exc!r}") from exc
+
+    def _continue_as_new_command(self, exc: ContinueAsNewError) -> ContinueAsNewWorkflowExecution:
+        check_size(exc.input, self.max_payload_bytes, "The arguments of continue_as_new")
+        return ContinueAsNewWorkflowExecution(
+            workflow_type=exc.workflow_type,
+            input=exc.input,
+            task_queue=exc.task_queue,
+            memo=exc.memo,
+            search_attributes=exc.search_attributes,
+        )
 
     def _fail(self, error: BaseException) -> None:
         self._close(FailWorkflowExecution(Failure.from_exception(error).to_dict()))
@@ -382,6 +452,8 @@ class WorkflowInstance:
                     failure=Failure.from_exception(exc).to_dict(),
                 )
             )
+        except ContinueAsNewError as exc:
+            self._continue_as_new = self._continue_as_new or exc
         except _CODE_ERRORS as exc:
             self._task_error = self._task_error or exc
         else:
@@ -425,6 +497,9 @@ class WorkflowInstance:
         try:
             result = handler.fn(self.workflow, *args)
             return await result if handler.is_async else result
+        except ContinueAsNewError as exc:
+            self._continue_as_new = self._continue_as_new or exc
+            return None
         except _CODE_ERRORS as exc:
             self._record_handler_error(exc)
             return None
@@ -435,7 +510,190 @@ class WorkflowInstance:
         else:
             self._task_error = self._task_error or exc
 
+    def _child_for(self, event: HistoryEvent) -> _PendingChild | None:
+        return self._children_by_event.get(int(event.attributes.get("initiated_event_id", 0)))
+
+    def _apply_child_workflow_execution_started(self, event: HistoryEvent) -> None:
+        child = self._child_for(event)
+        if child is None:
+            return
+        run_id = str(event.attributes.get("run_id") or "")
+        child.handle.run_id = child.handle.first_execution_run_id = run_id
+        if not child.started.done():
+            child.started.set_result(None)
+
+    def _apply_start_child_workflow_execution_failed(self, event: HistoryEvent) -> None:
+        child = self._child_for(event)
+        if child is None or child.started.done():
+            return
+        child.started.set_exception(
+            WorkflowAlreadyStartedError(
+                f"Child workflow {child.command.workflow_id!r} is already running.",
+                workflow_id=child.command.workflow_id,
+            )
+        )
+
+    def _apply_child_workflow_execution_completed(self, event: HistoryEvent) -> None:
+        child = self._child_for(event)
+        if child is None or child.handle.done():
+            return
+        result = event.attributes.get("result")
+        try:
+            value = (
+                child.result_signature.decode_result(result) if child.result_signature else result
+            )
+        except Exception as exc:
+            child.handle.set_exception(exc)
+            return
+        child.handle.set_result(value)
+
+    def _apply_child_workflow_execution_closed(self, event: HistoryEvent) -> None:
+        """Failed, canceled, timed out or terminated: a ChildWorkflowError with the cause."""
+        child = self._child_for(event)
+        if child is None or child.handle.done():
+            return
+        command = child.command
+        error = ChildWorkflowError(
+            f"Child workflow {command.workflow_type} ({command.workflow_id}) "
+            f"{_CHILD_CLOSE_WORDS[event.event_type]}",
+            workflow_id=command.workflow_id,
+            workflow_type=command.workflow_type,
+        )
+        failure = event.attributes.get("failure")
+        if failure:
+            error.__cause__ = Failure.from_dict(failure).to_exception()
+        child.handle.set_exception(error)
+
+    def _external_for(self, event: HistoryEvent) -> _PendingExternal | None:
+        return self._externals_by_event.get(int(event.attributes.get("initiated_event_id", 0)))
+
+    def _apply_external_delivered(self, event: HistoryEvent) -> None:
+        external = self._external_for(event)
+        if external is not None and not external.future.done():
+            external.future.set_result(None)
+
+    def _apply_external_failed(self, event: HistoryEvent) -> None:
+        external = self._external_for(event)
+        if external is None or external.future.done():
+            return
+        what = (
+            "signal"
+            if isinstance(external.command, SignalExternalWorkflowExecution)
+            else ("cancel")
+        )
+        external.future.set_exception(
+            ApplicationError(
+                f"Unable to {what} external workflow {external.command.workflow_id!r}: "
+                f"{event.attributes.get('cause') or 'it was not found'}.",
+                type="ExternalWorkflowExecutionNotFound",
+            )
+        )
+
     # --- what workflow code calls --------------------------------------------------
+
+    async def start_child_workflow(
+        self,
+        workflow_type: str,
+        args: Sequence[Any],
+        options: ChildWorkflowOptions,
+        *,
+        result_signature: Signature | None,
+    ) -> ChildWorkflowHandle:
+        self._child_seq += 1
+        seq = self._child_seq
+        payloads = [to_json(a) for a in args]
+        check_size(payloads, self.max_payload_bytes, f"The arguments of child {workflow_type}")
+        command = StartChildWorkflowExecution(
+            seq=seq, workflow_type=workflow_type, input=payloads, options=options
+        )
+        child: _PendingChild
+
+        def cancel() -> bool:
+            return self._cancel_child(child)
+
+        handle = ChildWorkflowHandle(
+            loop=self.loop,
+            runtime=self,
+            seq=seq,
+            workflow_id=options.workflow_id,
+            workflow_type=workflow_type,
+            on_cancel=cancel,
+        )
+        child = _PendingChild(
+            handle=handle,
+            command=command,
+            result_signature=result_signature,
+            started=self.loop.create_future(),
+        )
+        self._children[seq] = child
+        self._commands.append(command)
+        try:
+            await child.started
+        except asyncio.CancelledError:
+            self._cancel_child(child)
+            raise
+        return handle
+
+    def _cancel_child(self, child: _PendingChild) -> bool:
+        """The code cancelled a child's handle: whether the handle is cancelled at once."""
+        kind = child.command.options.cancellation_type
+        if child.cancel_requested:
+            return kind is not ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+        child.cancel_requested = True
+        if child.command in self._commands:
+            # Started and cancelled within one task: it never reaches the history.
+            self._commands.remove(child.command)
+            return True
+        if kind is ChildWorkflowCancellationType.ABANDON:
+            return True
+        self._external_seq += 1
+        command = RequestCancelExternalWorkflowExecution(
+            seq=self._external_seq,
+            workflow_id=child.command.workflow_id,
+            run_id=child.handle.run_id,
+            child_workflow_only=True,
+        )
+        self._externals[command.seq] = _PendingExternal(self.loop.create_future(), command)
+        self._commands.append(command)
+        return kind is ChildWorkflowCancellationType.TRY_CANCEL
+
+    async def signal_external(
+        self,
+        workflow_id: str,
+        run_id: str | None,
+        signal_name: str,
+        args: Sequence[Any],
+        *,
+        child_workflow_only: bool = False,
+    ) -> None:
+        self._external_seq += 1
+        payloads = [to_json(a) for a in args]
+        check_size(payloads, self.max_payload_bytes, f"The arguments of signal {signal_name}")
+        command = SignalExternalWorkflowExecution(
+            seq=self._external_seq,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            signal_name=signal_name,
+            input=payloads,
+            child_workflow_only=child_workflow_only,
+        )
+        await self._external(command)
+
+    async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
+        self._external_seq += 1
+        await self._external(
+            RequestCancelExternalWorkflowExecution(
+                seq=self._external_seq, workflow_id=workflow_id, run_id=run_id
+            )
+        )
+
+    async def _external(
+        self, command: SignalExternalWorkflowExecution | RequestCancelExternalWorkflowExecution
+    ) -> None:
+        external = _PendingExternal(self.loop.create_future(), command)
+        self._externals[command.seq] = external
+        self._commands.append(command)
+        await external.future
 
     def start_activity(
         self,
@@ -534,6 +792,13 @@ class WorkflowInstance:
         return self._random
 
 
+_CHILD_CLOSE_WORDS = {
+    EventType.CHILD_WORKFLOW_EXECUTION_FAILED: "failed",
+    EventType.CHILD_WORKFLOW_EXECUTION_CANCELED: "was cancelled",
+    EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: "timed out",
+    EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED: "was terminated",
+}
+
 _ACTIVATION_RANKS = {
     EventType.WORKFLOW_EXECUTION_STARTED: 0,
     EventType.WORKFLOW_EXECUTION_SIGNALED: 1,
@@ -578,6 +843,35 @@ EVENT_HANDLERS: Mapping[EventType, Callable[[WorkflowInstance, HistoryEvent], No
     EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED: (
         WorkflowInstance._apply_workflow_execution_cancel_requested
     ),
+    EventType.CHILD_WORKFLOW_EXECUTION_STARTED: (
+        WorkflowInstance._apply_child_workflow_execution_started
+    ),
+    EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED: (
+        WorkflowInstance._apply_start_child_workflow_execution_failed
+    ),
+    EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED: (
+        WorkflowInstance._apply_child_workflow_execution_completed
+    ),
+    EventType.CHILD_WORKFLOW_EXECUTION_FAILED: (
+        WorkflowInstance._apply_child_workflow_execution_closed
+    ),
+    EventType.CHILD_WORKFLOW_EXECUTION_CANCELED: (
+        WorkflowInstance._apply_child_workflow_execution_closed
+    ),
+    EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: (
+        WorkflowInstance._apply_child_workflow_execution_closed
+    ),
+    EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED: (
+        WorkflowInstance._apply_child_workflow_execution_closed
+    ),
+    EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: WorkflowInstance._apply_external_delivered,
+    EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: (
+        WorkflowInstance._apply_external_delivered
+    ),
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: WorkflowInstance._apply_external_failed,
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (
+        WorkflowInstance._apply_external_failed
+    ),
     # A task boundary: replay.split_history groups events by it.
     EventType.WORKFLOW_TASK_COMPLETED: no_effect,
     # An attempt began: the code sees only the activity's outcome.
@@ -595,4 +889,8 @@ EVENT_HANDLERS: Mapping[EventType, Callable[[WorkflowInstance, HistoryEvent], No
     EventType.WORKFLOW_EXECUTION_COMPLETED: matched_by_replay,
     EventType.WORKFLOW_EXECUTION_FAILED: matched_by_replay,
     EventType.WORKFLOW_EXECUTION_CANCELED: matched_by_replay,
+    EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: matched_by_replay,
+    EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
+    EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
+    EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
 }

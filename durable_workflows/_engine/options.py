@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..common import WorkflowIDReusePolicy
+from ..common import ChildWorkflowCancellationType, ParentClosePolicy, WorkflowIDReusePolicy
 from ..exceptions import InvalidArgumentError
 
 #: A task queue name: 1 to 100 characters, letters, digits and ``_ . - : @``, starting with
@@ -81,3 +81,38 @@ class StartOptions:
             raise InvalidArgumentError("execution_timeout must be positive.")
         # Accept the policy's value as well as the member ("REJECT_DUPLICATE").
         object.__setattr__(self, "id_reuse_policy", WorkflowIDReusePolicy(self.id_reuse_policy))
+
+
+@dataclass(frozen=True)
+class ChildWorkflowOptions:
+    """The options of one ``workflow.start_child_workflow`` call (timeouts in seconds).
+
+    ``task_queue`` None: the parent's. ``memo`` and ``search_attributes`` are JSON-ready.
+
+    Raises:
+        ValueError: a bad task queue name or a timeout that is not positive.
+    """
+
+    workflow_id: str
+    task_queue: str | None = None
+    execution_timeout: float | None = None
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE
+    cancellation_type: ChildWorkflowCancellationType = (
+        ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    )
+    memo: dict[str, Any] | None = None
+    search_attributes: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.workflow_id or len(self.workflow_id) > 255:
+            raise ValueError("A child workflow id must be 1 to 255 characters.")
+        if self.task_queue is not None and not TASK_QUEUE_PATTERN.fullmatch(self.task_queue):
+            raise ValueError(
+                f"task_queue {self.task_queue!r} is not a valid name: 1 to 100 letters, digits "
+                "or '_.-:@', starting with a letter, a digit or '_'."
+            )
+        if self.execution_timeout is not None and self.execution_timeout <= 0:
+            raise ValueError(
+                f"execution_timeout must be positive, got {self.execution_timeout!r} seconds."
+            )

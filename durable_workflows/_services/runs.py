@@ -7,6 +7,7 @@ attributes) or an out-of-range timeout raise before the transaction starts.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -205,29 +206,43 @@ class Outcome:
     status: str
     result: Any
     failure: dict[str, Any] | None
+    #: The run it closed in, the last of a chain of continued-as-new runs.
+    workflow_type: str = ""
 
 
-def wait_for_outcome(execution: WorkflowExecution, timeout: float | None) -> Outcome:
-    """Wait for the run to close.
+def wait_for_outcome(
+    execution: WorkflowExecution, timeout: float | None, *, follow_runs: bool = True
+) -> Outcome:
+    """Wait for the run to close; with ``follow_runs``, for the last run it continued as.
 
     Raises:
         WorkflowResultTimeoutError: still running after ``timeout`` seconds.
     """
-    outcome = _dispatch.wait_for(
-        f"closed:{execution.run_id}", lambda: outcome_if_closed(execution.pk), timeout
-    )
-    if outcome is None:
-        raise WorkflowResultTimeoutError(
-            f"Workflow {execution.workflow_id!r} is still running after {timeout} s."
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        outcome = _dispatch.wait_for(
+            f"closed:{execution.run_id}",
+            lambda pk=execution.pk: outcome_if_closed(pk),  # type: ignore[misc]
+            remaining,
         )
-    return outcome
+        if outcome is None:
+            raise WorkflowResultTimeoutError(
+                f"Workflow {execution.workflow_id!r} is still running after {timeout} s."
+            )
+        if not follow_runs or outcome.status != WorkflowStatus.CONTINUED_AS_NEW:
+            return outcome
+        following = WorkflowExecution.objects.filter(continued_run_id=execution.run_id).first()
+        if following is None:
+            return outcome  # the next run was deleted (retention): report where the chain ends
+        execution = following
 
 
 def outcome_if_closed(pk: int) -> Outcome | None:
     row = (
         WorkflowExecution.objects.filter(pk=pk)
         .exclude(status=WorkflowStatus.RUNNING)
-        .values("status", "result", "failure")
+        .values("status", "result", "failure", "workflow_type")
         .first()
     )
     return Outcome(**row) if row else None

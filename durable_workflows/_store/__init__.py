@@ -12,6 +12,7 @@ from .activities import (
     release_claim,
     time_out,
 )
+from .external import deliver_request, queue_request, redrive_requests
 from .history import (
     ActivityStart,
     HistoryWriter,
@@ -55,6 +56,7 @@ __all__ = [
     "complete_attempt",
     "create_execution",
     "delete_closed_runs",
+    "deliver_request",
     "fail_attempt",
     "fire_due_timers",
     "load_history",
@@ -63,10 +65,12 @@ __all__ = [
     "lock_running",
     "mark_task_seen",
     "prune_closed_runs",
+    "queue_request",
     "record_heartbeat",
     "record_task_completed",
     "record_task_failed",
     "redrive_activities",
+    "redrive_requests",
     "redrive_workflow_tasks",
     "release_claim",
     "request_cancel",

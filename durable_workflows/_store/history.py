@@ -10,9 +10,17 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from .. import _clock, _dispatch
-from .._engine import CLOSE_EVENT_TYPES, EventType
+from .._engine import CLOSE_EVENT_TYPES, EventType, Failure
 from .._engine import HistoryEvent as EngineEvent
-from ..models import ActivityTask, HistoryEvent, WorkflowExecution, WorkflowStatus
+from ..common import ParentClosePolicy
+from ..models import (
+    ActivityTask,
+    ExternalRequest,
+    ExternalRequestKind,
+    HistoryEvent,
+    WorkflowExecution,
+    WorkflowStatus,
+)
 from . import statements
 
 
@@ -98,6 +106,7 @@ _MUTABLE_EXECUTION_FIELDS = [
     "task_dispatched_at",
     "task_attempt",
     "task_failure",
+    "started_children",
 ]
 
 
@@ -217,7 +226,13 @@ class HistoryWriter:
         execution.close_time = self.now
         execution.task_pending = False
         execution.task_dispatch_after = None
+        now = self.now
         self._after_save.append(lambda: statements.release_pending_work(execution))
+        if execution.started_children:
+            self._after_save.append(lambda: _apply_parent_close_policy(execution, now))
+        # A child that continues as new is still the parent's child: its last run reports.
+        if execution.parent_run_id is not None and status != WorkflowStatus.CONTINUED_AS_NEW:
+            self._after_save.append(lambda: _report_to_parent(execution, status, now))
 
     def after_save(self, fn: Callable[[], object]) -> None:
         """Call ``fn`` once the events are written (its return value is ignored)."""
@@ -255,3 +270,68 @@ class HistoryWriter:
         self._after_save = []
         self._wake_task = False
         return deferred
+
+
+# --- what a close tells the run's relatives ------------------------------------------------
+
+_CHILD_CLOSED_AS = {
+    WorkflowStatus.COMPLETED: EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+    WorkflowStatus.FAILED: EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
+    WorkflowStatus.CANCELED: EventType.CHILD_WORKFLOW_EXECUTION_CANCELED,
+    WorkflowStatus.TIMED_OUT: EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+    WorkflowStatus.TERMINATED: EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+}
+
+
+def _report_to_parent(child: WorkflowExecution, status: str, now: datetime) -> None:
+    """Record the child's close in its parent's history, in the child's close transaction.
+
+    The child is locked before its parent, always (nothing locks a parent and then its
+    child: what a parent sends its children goes through ExternalRequest rows, delivered
+    one run at a time), so two closes cannot deadlock; and a crash cannot lose the report.
+    """
+    parent = lock_execution(run_id=str(child.parent_run_id))
+    if parent is None or not parent.is_running:
+        return  # the parent closed first (and its close policy applied), or was deleted
+    failure = child.failure
+    if status == WorkflowStatus.CANCELED and failure is None:
+        failure = Failure.cancelled("Child workflow was cancelled").to_dict()
+    writer = HistoryWriter(parent, now)
+    attributes: dict[str, Any] = {
+        "initiated_event_id": child.parent_initiated_event_id,
+        "workflow_id": child.workflow_id,
+        "run_id": str(child.run_id),
+        "workflow_type": child.workflow_type,
+    }
+    if status == WorkflowStatus.COMPLETED:
+        attributes["result"] = child.result
+    else:
+        attributes["failure"] = failure
+    writer.append(_CHILD_CLOSED_AS[WorkflowStatus(status)], attributes)
+    writer.request_workflow_task()
+    writer.save()
+
+
+def _apply_parent_close_policy(parent: WorkflowExecution, now: datetime) -> None:
+    """Queue the terminate or cancel requests the parent's running children are due."""
+    children = (
+        WorkflowExecution.objects.filter(parent_run_id=parent.run_id, status=WorkflowStatus.RUNNING)
+        .exclude(parent_close_policy=ParentClosePolicy.ABANDON)
+        .values_list("workflow_id", "run_id", "parent_close_policy")
+    )
+    for workflow_id, run_id, policy in children:
+        request = ExternalRequest.objects.create(
+            execution=parent,
+            kind=(
+                ExternalRequestKind.TERMINATE
+                if policy == ParentClosePolicy.TERMINATE
+                else ExternalRequestKind.CANCEL
+            ),
+            workflow_id=workflow_id,
+            run_id=run_id,
+            child_workflow_only=True,
+            reason=f"Parent workflow {parent.workflow_id} closed ({parent.status}).",
+            created_at=now,
+            dispatched_at=now,
+        )
+        _dispatch.external_request(request.pk, parent.task_queue)

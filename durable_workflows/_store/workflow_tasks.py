@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import traceback
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +18,15 @@ from .._engine import (
     Command,
     CompleteWorkflowExecution,
     CompleteWorkflowUpdate,
+    ContinueAsNewWorkflowExecution,
     EventType,
     FailWorkflowExecution,
     RecordMarker,
     RequestCancelActivityTask,
+    RequestCancelExternalWorkflowExecution,
     ScheduleActivityTask,
+    SignalExternalWorkflowExecution,
+    StartChildWorkflowExecution,
     StartOptions,
     StartTimer,
 )
@@ -32,22 +36,41 @@ from ..exceptions import WorkflowAlreadyStartedError
 from ..models import (
     ActivityStatus,
     ActivityTask,
+    ExternalRequestKind,
     Timer,
     TimerStatus,
     WorkflowExecution,
     WorkflowStatus,
 )
 from .activities import cancel_requested, scheduled_deadline, started_deadline
+from .external import queue_request
 from .history import ActivityStart, HistoryWriter, RunHere
 
 
+@dataclass(frozen=True)
+class Lineage:
+    """Where a new run comes from: the run it continues, or the parent that starts it."""
+
+    continued_from: WorkflowExecution | None = None
+    parent: WorkflowExecution | None = None
+    parent_initiated_event_id: int | None = None
+    parent_close_policy: str = ""
+
+
 def create_execution(
-    workflow_type: str, input: list[Any], options: StartOptions, now: datetime
+    workflow_type: str,
+    input: list[Any],
+    options: StartOptions,
+    now: datetime,
+    *,
+    lineage: Lineage | None = None,
 ) -> WorkflowExecution:
     """Insert a RUNNING execution with its WorkflowExecutionStarted event and a pending task.
 
     ``options`` come checked and encoded from the service, with the task queue resolved.
-    Must run inside ``transaction.atomic()``; the hint is sent after commit.
+    Must run inside ``transaction.atomic()``; the hint is sent after commit. A run that
+    continues another keeps its deadline (the execution timeout spans the chain) and its
+    parent; a child records its parent.
 
     Raises:
         WorkflowAlreadyStartedError: a run with this id is running, or the reuse
@@ -63,6 +86,7 @@ def create_execution(
     if options.id_reuse_policy != WorkflowIDReusePolicy.ALLOW_DUPLICATE:
         # With the default policy the partial unique index alone refuses a running id.
         _check_reuse_policy(workflow_id, options.id_reuse_policy)
+    lineage = lineage or Lineage()
     execution = WorkflowExecution(
         workflow_id=workflow_id,
         workflow_type=workflow_type,
@@ -74,6 +98,25 @@ def create_execution(
         search_attributes=options.search_attributes,
         memo=options.memo,
     )
+    attributes: dict[str, Any] = {}
+    if (previous := lineage.continued_from) is not None:
+        execution.continued_run_id = previous.run_id
+        execution.expiration_time = previous.expiration_time
+        execution.execution_timeout = previous.execution_timeout
+        execution.parent_workflow_id = previous.parent_workflow_id
+        execution.parent_run_id = previous.parent_run_id
+        execution.parent_initiated_event_id = previous.parent_initiated_event_id
+        execution.parent_close_policy = previous.parent_close_policy
+        attributes["continued_execution_run_id"] = str(previous.run_id)
+    if (parent := lineage.parent) is not None:
+        execution.parent_workflow_id = parent.workflow_id
+        execution.parent_run_id = parent.run_id
+        execution.parent_initiated_event_id = lineage.parent_initiated_event_id
+        execution.parent_close_policy = lineage.parent_close_policy
+    if execution.parent_run_id is not None:
+        attributes["parent_workflow_id"] = execution.parent_workflow_id
+        attributes["parent_run_id"] = str(execution.parent_run_id)
+        attributes["parent_initiated_event_id"] = execution.parent_initiated_event_id
     writer = HistoryWriter(execution, now)
     writer.append(
         EventType.WORKFLOW_EXECUTION_STARTED,
@@ -85,6 +128,7 @@ def create_execution(
             "randomness_seed": random.SystemRandom().getrandbits(63),
             "search_attributes": execution.search_attributes,
             "memo": execution.memo,
+            **attributes,
         },
     )
     writer.request_workflow_task()
@@ -332,6 +376,151 @@ def _record_cancel(writer: HistoryWriter, command: CancelWorkflowExecution) -> N
     writer.close(WorkflowStatus.CANCELED)
 
 
+def _record_continue_as_new(writer: HistoryWriter, command: ContinueAsNewWorkflowExecution) -> None:
+    previous = writer.execution
+    task_queue = command.task_queue or previous.task_queue
+    options = StartOptions(
+        workflow_id=previous.workflow_id,
+        task_queue=task_queue,
+        search_attributes=(
+            command.search_attributes
+            if command.search_attributes is not None
+            else dict(previous.search_attributes or {})
+        ),
+        memo=command.memo if command.memo is not None else dict(previous.memo or {}),
+    )
+    now = writer.now
+    # The new run is inserted once this one is saved as closed: one RUNNING run per id.
+    started: list[WorkflowExecution] = []
+
+    def start_next() -> None:
+        started.append(
+            create_execution(
+                command.workflow_type,
+                command.input,
+                options,
+                now,
+                lineage=Lineage(continued_from=previous),
+            )
+        )
+
+    writer.append(
+        EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        {
+            "workflow_type": command.workflow_type,
+            "task_queue": task_queue,
+            "input": command.input,
+        },
+    )
+    writer.close(WorkflowStatus.CONTINUED_AS_NEW)
+    writer.after_save(start_next)
+
+
+def _record_start_child(writer: HistoryWriter, command: StartChildWorkflowExecution) -> None:
+    parent = writer.execution
+    child = command.options
+    task_queue = child.task_queue or parent.task_queue
+    initiated_event_id = writer.append(
+        EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        {
+            "workflow_id": child.workflow_id,
+            "workflow_type": command.workflow_type,
+            "task_queue": task_queue,
+            "input": command.input,
+            "execution_timeout": child.execution_timeout,
+            "id_reuse_policy": child.id_reuse_policy.value,
+            "parent_close_policy": child.parent_close_policy.value,
+            "cancellation_type": child.cancellation_type.value,
+            "memo": child.memo,
+            "search_attributes": child.search_attributes,
+        },
+    )
+    parent.started_children = True
+    identity = {
+        "initiated_event_id": initiated_event_id,
+        "workflow_id": child.workflow_id,
+        "workflow_type": command.workflow_type,
+    }
+    try:
+        started = create_execution(
+            command.workflow_type,
+            command.input,
+            StartOptions(
+                workflow_id=child.workflow_id,
+                task_queue=task_queue,
+                execution_timeout=(
+                    timedelta(seconds=child.execution_timeout) if child.execution_timeout else None
+                ),
+                id_reuse_policy=child.id_reuse_policy,
+                search_attributes=dict(child.search_attributes or {}),
+                memo=dict(child.memo or {}),
+            ),
+            writer.now,
+            lineage=Lineage(
+                parent=parent,
+                parent_initiated_event_id=initiated_event_id,
+                parent_close_policy=child.parent_close_policy.value,
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        writer.append(
+            EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+            {**identity, "cause": "WORKFLOW_EXECUTION_ALREADY_STARTED"},
+        )
+    else:
+        writer.append(
+            EventType.CHILD_WORKFLOW_EXECUTION_STARTED, {**identity, "run_id": str(started.run_id)}
+        )
+    writer.request_workflow_task()
+
+
+def _record_signal_external(
+    writer: HistoryWriter, command: SignalExternalWorkflowExecution
+) -> None:
+    event_id = writer.append(
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        {
+            "workflow_id": command.workflow_id,
+            "run_id": command.run_id,
+            "signal_name": command.signal_name,
+            "input": command.input,
+            "child_workflow_only": command.child_workflow_only,
+        },
+    )
+    queue_request(
+        writer,
+        initiated_event_id=event_id,
+        kind=ExternalRequestKind.SIGNAL,
+        workflow_id=command.workflow_id,
+        run_id=command.run_id,
+        child_workflow_only=command.child_workflow_only,
+        signal_name=command.signal_name,
+        input=command.input,
+    )
+
+
+def _record_cancel_external(
+    writer: HistoryWriter, command: RequestCancelExternalWorkflowExecution
+) -> None:
+    event_id = writer.append(
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        {
+            "workflow_id": command.workflow_id,
+            "run_id": command.run_id,
+            "child_workflow_only": command.child_workflow_only,
+        },
+    )
+    queue_request(
+        writer,
+        initiated_event_id=event_id,
+        kind=ExternalRequestKind.CANCEL,
+        workflow_id=command.workflow_id,
+        run_id=command.run_id,
+        child_workflow_only=command.child_workflow_only,
+        reason=f"Requested by workflow {writer.execution.workflow_id}.",
+    )
+
+
 _RECORDERS: dict[type[Command], Any] = {
     ScheduleActivityTask: _record_schedule_activity,
     RequestCancelActivityTask: _record_request_cancel_activity,
@@ -342,4 +531,8 @@ _RECORDERS: dict[type[Command], Any] = {
     CompleteWorkflowExecution: _record_complete,
     FailWorkflowExecution: _record_fail,
     CancelWorkflowExecution: _record_cancel,
+    ContinueAsNewWorkflowExecution: _record_continue_as_new,
+    StartChildWorkflowExecution: _record_start_child,
+    SignalExternalWorkflowExecution: _record_signal_external,
+    RequestCancelExternalWorkflowExecution: _record_cancel_external,
 }

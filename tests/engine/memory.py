@@ -31,7 +31,10 @@ from durable_workflows._engine import (
     HistoryEvent,
     RecordMarker,
     RequestCancelActivityTask,
+    RequestCancelExternalWorkflowExecution,
     ScheduleActivityTask,
+    SignalExternalWorkflowExecution,
+    StartChildWorkflowExecution,
     StartTimer,
     TaskResult,
     WorkflowDefinition,
@@ -250,6 +253,21 @@ class MemoryRun:
             self.append(EventType.WORKFLOW_EXECUTION_FAILED, {"failure": command.failure})
         elif isinstance(command, CancelWorkflowExecution):
             self.append(EventType.WORKFLOW_EXECUTION_CANCELED, {"details": command.details})
+        elif isinstance(command, StartChildWorkflowExecution):
+            self.append(
+                EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+                {
+                    "workflow_id": command.workflow_id,
+                    "workflow_type": command.workflow_type,
+                    "input": command.input,
+                },
+            )
+        elif isinstance(
+            command, SignalExternalWorkflowExecution | RequestCancelExternalWorkflowExecution
+        ):
+            attributes = command.to_attributes()
+            del attributes["seq"]
+            self.append(command.event_type, attributes)
         else:
             # Anything newer: record it as the command describes itself.
             self.append(command.event_type, command.to_attributes())
@@ -340,6 +358,42 @@ class MemoryRun:
         started = self._pending_timers.pop(timer_id, None)
         assert started is not None, f"timer {timer_id!r} is not pending"
         self.append(EventType.TIMER_FIRED, {"timer_id": timer_id, "started_event_id": started})
+
+    def initiated_event_id(self, event_type: EventType, workflow_id: str) -> int:
+        """The id of the latest ``event_type`` (an ...Initiated event) naming ``workflow_id``."""
+        matches = [
+            e.event_id
+            for e in self.of_type(event_type)
+            if e.attributes["workflow_id"] == workflow_id
+        ]
+        assert matches, f"no {event_type.value} for {workflow_id!r}"
+        return matches[-1]
+
+    def child_started(self, workflow_id: str, run_id: str = "child-run") -> None:
+        initiated = self.initiated_event_id(
+            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED, workflow_id
+        )
+        self.append(
+            EventType.CHILD_WORKFLOW_EXECUTION_STARTED,
+            {"initiated_event_id": initiated, "workflow_id": workflow_id, "run_id": run_id},
+        )
+
+    def child_closed(self, workflow_id: str, event_type: EventType, **attributes: Any) -> None:
+        initiated = self.initiated_event_id(
+            EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED, workflow_id
+        )
+        self.append(
+            event_type, {"initiated_event_id": initiated, "workflow_id": workflow_id, **attributes}
+        )
+
+    def external_outcome(self, initiated: EventType, outcome: EventType, workflow_id: str) -> None:
+        self.append(
+            outcome,
+            {
+                "initiated_event_id": self.initiated_event_id(initiated, workflow_id),
+                "workflow_id": workflow_id,
+            },
+        )
 
     def signal(self, name: str, *args: Any) -> None:
         self.append(

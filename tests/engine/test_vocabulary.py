@@ -71,7 +71,15 @@ class EveryCommandWorkflow:
         handle = workflow.start_activity(
             "EngineTestBook", start_to_close_timeout=TIMEOUT, activity_id="book"
         )
+        child = asyncio.ensure_future(
+            workflow.start_child_workflow("EngineTestChild", id="child-1")
+        )
+        self.requests = [
+            asyncio.ensure_future(workflow.get_external_workflow_handle("other").signal("poke")),
+            asyncio.ensure_future(workflow.get_external_workflow_handle("another").cancel()),
+        ]
         await workflow.wait_condition(lambda: self.go, timeout=timedelta(hours=1))
+        child.cancel()
         handle.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await handle
@@ -89,7 +97,7 @@ def test_a_command_and_the_event_recorded_for_it_have_the_same_identity():
     issued.append(run.run_task())
     assert {kind for task in issued for kind in kinds(task)} == {
         cls.__name__ for cls in COMMAND_CLASSES.values()
-    } - {"FailWorkflowExecution", "CancelWorkflowExecution"}
+    } - {"FailWorkflowExecution", "CancelWorkflowExecution", "ContinueAsNewWorkflowExecution"}
 
     recorded = split_history(run.events).tasks
     for commands, task in zip(issued, recorded, strict=True):

@@ -7,6 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from durable_workflows import RetryPolicy, workflow
+from durable_workflows.exceptions import (
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 from .activities import (
     async_echo,
@@ -284,3 +289,112 @@ class MonthlyReminderWorkflow:
         )
         hours = (workflow.now() - started).total_seconds() / 3600
         return {"attempts": attempts, "hours": hours}
+
+
+# --- composition ------------------------------------------------------------------------
+
+
+@workflow.defn
+class CountdownWorkflow:
+    """Continues as new ``n`` times; returns the chain's run ids, oldest first."""
+
+    @workflow.run
+    async def run(self, n: int, seen: list[str]) -> list[str]:
+        seen = [*seen, workflow.info().run_id]
+        if n > 0:
+            workflow.continue_as_new(n - 1, seen)
+        return seen
+
+
+@workflow.defn
+class ContinuedInfoWorkflow:
+    """Continues once; the second run reports what ``info()`` says about the chain."""
+
+    @workflow.run
+    async def run(self, first: bool) -> dict[str, object]:
+        if first:
+            workflow.continue_as_new(False)
+        info = workflow.info()
+        return {
+            "continued_run_id": info.continued_run_id,
+            "history_length": info.get_current_history_length(),
+            "memo": info.memo,
+        }
+
+
+@workflow.defn
+class ChildFailingWorkflow:
+    @workflow.run
+    async def run(self, message: str) -> None:
+        raise ApplicationError(message, type="ChildBroke", non_retryable=True)
+
+
+@workflow.defn
+class ParentWorkflow:
+    """Runs a child of the kind asked for and reports what happened."""
+
+    @workflow.run
+    async def run(self, kind: str, child_id: str) -> object:
+        if kind == "double":
+            return await workflow.execute_child_workflow(DoubleWorkflow.run, 21, id=child_id)
+        if kind == "fail":
+            try:
+                await workflow.execute_child_workflow(ChildFailingWorkflow.run, "boom", id=child_id)
+            except ChildWorkflowError as err:
+                cause = err.cause
+                return f"{type(err).__name__}: {type(cause).__name__}: {cause}"
+            return "no error"
+        if kind == "signal":
+            handle = await workflow.start_child_workflow(CartWorkflow.run, id=child_id)
+            await handle.signal(CartWorkflow.checkout)
+            return await handle
+        if kind == "cancel":
+            handle = await workflow.start_child_workflow(
+                SleeperWorkflow.run, child_id, 3600.0, id=child_id
+            )
+            await workflow.sleep(1)
+            handle.cancel()
+            try:
+                await handle
+            except ChildWorkflowError as err:
+                return f"cancelled: {type(err.cause).__name__}"
+            return "not cancelled"
+        if kind == "abandon-on-close":
+            await workflow.start_child_workflow(
+                SleeperWorkflow.run,
+                child_id,
+                3600.0,
+                id=child_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+            return "left"
+        if kind == "terminate-on-close":
+            await workflow.start_child_workflow(SleeperWorkflow.run, child_id, 3600.0, id=child_id)
+            return "left"
+        if kind == "duplicate":
+            await workflow.start_child_workflow(SleeperWorkflow.run, child_id, 3600.0, id=child_id)
+            try:
+                await workflow.start_child_workflow(
+                    SleeperWorkflow.run, child_id, 3600.0, id=child_id
+                )
+            except WorkflowAlreadyStartedError:
+                return "already started"
+            return "started twice"
+        raise ValueError(kind)
+
+
+@workflow.defn
+class SignallerWorkflow:
+    """Signals (or cancels) another workflow by id; reports the outcome."""
+
+    @workflow.run
+    async def run(self, target_id: str, action: str) -> str:
+        handle = workflow.get_external_workflow_handle(target_id)
+        try:
+            if action == "cancel":
+                await handle.cancel()
+            else:
+                await handle.signal(CartWorkflow.checkout)
+        except ApplicationError as err:
+            return f"failed: {err.type}"
+        return "delivered"
