@@ -25,24 +25,32 @@ from ._engine import (
     ActivityHandle,
     ActivityOptions,
     HandlerDefinition,
+    HandlerUnfinishedPolicy,
     NotInWorkflowError,
     Signature,
+    UnfinishedSignalHandlersWarning,
+    UnfinishedUpdateHandlersWarning,
     WorkflowDefinition,
     WorkflowInfo,
     WorkflowRuntime,
     current_runtime,
 )
-from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, RUN_MARK
+from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, INIT_MARK, RUN_MARK
 from .common import RetryPolicy
 from .exceptions import WorkflowDefinitionError
 
 __all__ = [
     "ActivityHandle",
+    "HandlerUnfinishedPolicy",
+    "UnfinishedSignalHandlersWarning",
+    "UnfinishedUpdateHandlersWarning",
     "WorkflowInfo",
+    "all_handlers_finished",
     "defn",
     "deprecate_patch",
     "execute_activity",
     "info",
+    "init",
     "logger",
     "now",
     "patched",
@@ -108,7 +116,31 @@ def run(fn: FnT) -> FnT:
     return fn
 
 
-def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | None) -> Any:
+def init(fn: FnT) -> FnT:
+    """Mark a workflow's ``__init__`` as taking the run's arguments (Temporal's ``workflow.init``).
+
+    The object is then created with the arguments the run method gets, so signal and
+    update handlers that run before it (signal-with-start) see them. Its parameters must
+    be the run method's.
+
+    Raises:
+        WorkflowDefinitionError: ``fn`` is not an ``__init__`` method; checked against the
+            run method when the class is decorated with :func:`defn`.
+    """
+    if getattr(fn, "__name__", None) != "__init__":
+        raise WorkflowDefinitionError(
+            f"@workflow.init decorates a workflow's __init__ method, not {fn.__qualname__}."
+        )
+    setattr(fn, INIT_MARK, True)
+    return fn
+
+
+def _handler_decorator(
+    kind: str,
+    fn: Callable[..., Any] | None,
+    name: str | None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         is_async = inspect.iscoroutinefunction(method)
         if kind == "query" and is_async:
@@ -122,6 +154,7 @@ def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | Non
             fn=method,
             signature=Signature.of(method, skip_self=True),
             is_async=is_async,
+            unfinished_policy=unfinished_policy,
         )
         setattr(method, HANDLER_MARK, handler)
         if kind == "update":
@@ -136,9 +169,18 @@ def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | Non
     return decorate(fn) if fn is not None else decorate
 
 
-def signal(fn: FnT | None = None, *, name: str | None = None) -> Any:
-    """Mark a method (sync or async) that handles the signal ``name`` (default: its name)."""
-    return _handler_decorator("signal", fn, name)
+def signal(
+    fn: FnT | None = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
+    """Mark a method (sync or async) that handles the signal ``name`` (default: its name).
+
+    ``unfinished_policy``: whether the run warns when it closes while this (async) handler
+    is still running (see :func:`all_handlers_finished`).
+    """
+    return _handler_decorator("signal", fn, name, unfinished_policy)
 
 
 def query(fn: FnT | None = None, *, name: str | None = None) -> Any:
@@ -146,9 +188,18 @@ def query(fn: FnT | None = None, *, name: str | None = None) -> Any:
     return _handler_decorator("query", fn, name)
 
 
-def update(fn: FnT | None = None, *, name: str | None = None) -> Any:
-    """Mark a method handling the update ``name``; add a validator with ``@method.validator``."""
-    return _handler_decorator("update", fn, name)
+def update(
+    fn: FnT | None = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
+    """Mark a method handling the update ``name``; add a validator with ``@method.validator``.
+
+    ``unfinished_policy``: whether the run warns when it closes while this handler is still
+    running (see :func:`all_handlers_finished`).
+    """
+    return _handler_decorator("update", fn, name, unfinished_policy)
 
 
 # --- inside a workflow -----------------------------------------------------------------
@@ -281,6 +332,16 @@ async def wait_condition(
     """
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
     await _runtime().wait_condition(fn, seconds)
+
+
+def all_handlers_finished() -> bool:
+    """True when no signal or update handler of this run is still running.
+
+    Await ``workflow.wait_condition(workflow.all_handlers_finished)`` before returning from
+    the run method so in-flight async handlers finish (and update callers get their
+    results); a run that closes with handlers running warns, as Temporal's does.
+    """
+    return _runtime().all_handlers_finished()
 
 
 def now() -> datetime:
