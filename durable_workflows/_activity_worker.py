@@ -92,6 +92,13 @@ def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
 
 def _run(activity: ActivityTask) -> Any:
     definition = _registry.get_activity(activity.activity_type)
+    if not definition.runnable:
+        owner = definition.fn.__qualname__.rsplit(".", 1)[0]
+        raise RuntimeError(
+            f"Activity {definition.name!r} is a method of {owner}"
+            " and no instance of it is registered in this worker process: create the worker "
+            "with Worker(activities=[instance.method]) in the process that runs it."
+        )
     args = definition.signature.decode_args(activity.input)
     value = asyncio.run(definition.fn(*args)) if definition.is_async else definition.fn(*args)
     payload = to_json(value)

@@ -49,6 +49,7 @@ __all__ = [
     "defn",
     "deprecate_patch",
     "execute_activity",
+    "execute_activity_method",
     "info",
     "init",
     "logger",
@@ -60,6 +61,7 @@ __all__ = [
     "signal",
     "sleep",
     "start_activity",
+    "start_activity_method",
     "time",
     "unsafe",
     "update",
@@ -313,6 +315,47 @@ async def execute_activity(
         activity_id=activity_id,
         disable_eager_execution=disable_eager_execution,
         **kwargs,
+    )
+
+
+def _activity_method(activity: Callable[..., Any], where: str) -> Callable[..., Any]:
+    _, definition = _registry.resolve_activity(activity)
+    if definition is None or not definition.is_method:
+        raise TypeError(
+            f"{where}() takes an @activity.defn method of a class (MyActivities.method); "
+            f"{activity!r} is not one: use {where.replace('_method', '')}() for functions."
+        )
+    return activity
+
+
+def start_activity_method(
+    activity: Callable[..., Any], *args: Any, **kwargs: Any
+) -> ActivityHandle:
+    """:func:`start_activity` for an activity that is a method (Temporal's name).
+
+    The workflow names the class's method (``MyActivities.save``); the worker holds the
+    instance (``Worker(activities=[my_activities.save])``). Options as for
+    :func:`execute_activity`.
+
+    Raises:
+        TypeError: ``activity`` is not an ``@activity.defn`` method.
+    """
+    return start_activity(_activity_method(activity, "start_activity_method"), *args, **kwargs)
+
+
+async def execute_activity_method(activity: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """:func:`execute_activity` for an activity that is a method (Temporal's name).
+
+    The workflow names the class's method (``MyActivities.save``); the worker holds the
+    instance (``Worker(activities=[my_activities.save])``). Options as for
+    :func:`execute_activity`.
+
+    Raises:
+        TypeError: ``activity`` is not an ``@activity.defn`` method.
+        ActivityError: when it finally fails; ``cause`` says why.
+    """
+    return await start_activity(
+        _activity_method(activity, "execute_activity_method"), *args, **kwargs
     )
 
 

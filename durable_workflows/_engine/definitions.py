@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..exceptions import WorkflowDefinitionError
@@ -112,10 +112,18 @@ class WorkflowDefinition:
 
 @dataclass
 class ActivityDefinition:
+    """An ``@activity.defn`` function, or a method of a class (``is_method``).
+
+    A method's definition is made when its class body is decorated, before any instance
+    exists: ``fn`` is then the plain function and cannot run. A worker given
+    ``instance.method`` registers :meth:`bound_to` that instance, which can.
+    """
+
     name: str
     fn: Callable[..., Any]
     signature: Signature
     is_async: bool
+    is_method: bool = False
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], name: str | None) -> ActivityDefinition:
@@ -130,12 +138,45 @@ class ActivityDefinition:
             raise WorkflowDefinitionError(
                 "This activity has no usable name: use @activity.defn(name=...)."
             )
+        is_method = _defined_in_class_body(fn)
         return cls(
             name=activity_name,
             fn=fn,
-            signature=Signature.of(fn),
+            signature=Signature.of(fn, skip_self=is_method),
             is_async=inspect.iscoroutinefunction(fn),
+            is_method=is_method,
         )
+
+    @property
+    def runnable(self) -> bool:
+        """Whether ``fn`` can be called with the activity's arguments alone."""
+        return not self.is_method or inspect.ismethod(self.fn)
+
+    def bound_to(self, method: Callable[..., Any]) -> ActivityDefinition:
+        """This method activity run by ``method``, the same method of one instance.
+
+        Raises:
+            WorkflowDefinitionError: ``method`` is not this activity's method bound to an
+                instance.
+        """
+        if not (self.is_method and inspect.ismethod(method)):
+            raise WorkflowDefinitionError(
+                f"Activity {self.name!r} is not a method, or {method!r} is not bound to an "
+                "instance: register instance methods as Worker(activities=[instance.method])."
+            )
+        return replace(self, fn=method)
+
+
+def _defined_in_class_body(fn: Callable[..., Any]) -> bool:
+    """A function written in a class body (qualname ``Class.method``) whose first
+    parameter is ``self``."""
+    if inspect.ismethod(fn):
+        return False  # already bound: its signature has no ``self``
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    params = list(inspect.signature(fn).parameters.values())
+    return bool(params) and params[0].name == "self"
 
 
 def _init_takes_args(workflow_cls: type, definition: WorkflowDefinition) -> bool:
