@@ -19,7 +19,9 @@ from . import _clock, _registry, _store
 from ._engine import Failure, check_size, to_json
 from ._store import PendingWorkflowTask
 from .activity import ActivityContext, Info, reset_context, use_context
+from .activity import logger as activity_logger
 from .conf import dw_settings
+from .exceptions import CancelledError
 from .models import ActivityTask
 
 logger = logging.getLogger("durable_workflows.activities")
@@ -64,6 +66,13 @@ def run_attempt(activity_task_id: int, attempt: int) -> AttemptDone | None:
     try:
         payload = _run(activity)
     except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
+        if not isinstance(exc, asyncio.CancelledError | CancelledError):
+            # Temporal's record, tagged as its SDK tags it, so log filters written for it match.
+            activity_logger.warning(
+                "Completing activity as failed",
+                exc_info=exc,
+                extra={"__temporal_error_identifier": "ActivityFailure"},
+            )
         heartbeater.flush()  # the next attempt resumes from the latest details
         heartbeater.stop()
         next_task = _store.fail_attempt(

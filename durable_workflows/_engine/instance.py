@@ -14,7 +14,7 @@ import builtins
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from random import Random
 from typing import Any
@@ -379,8 +379,10 @@ class WorkflowInstance:
             attempt=int(attrs.get("attempt") or 0),
             retry_state=RetryState(retry_state) if retry_state else None,
         )
-        if attrs.get("failure"):
-            error.__cause__ = Failure.from_dict(attrs["failure"]).to_exception()
+        cause = Failure.from_dict(attrs["failure"]) if attrs.get("failure") else None
+        if cause is not None:
+            error.__cause__ = cause.to_exception()
+        error.failure = replace(Failure.from_exception(error), stack_trace=None, cause=cause)
         pending.handle.set_exception(error)
 
     def _activity_for(self, event: HistoryEvent) -> _PendingActivity | None:
