@@ -19,7 +19,9 @@ from . import _clock, _registry, _store
 from ._engine import Failure, check_size, to_json
 from ._store import PendingWorkflowTask
 from .activity import ActivityContext, Info, reset_context, use_context
+from .activity import logger as activity_logger
 from .conf import dw_settings
+from .exceptions import CancelledError
 from .models import ActivityTask
 
 logger = logging.getLogger("durable_workflows.activities")
@@ -69,6 +71,13 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
     try:
         payload = _run(activity)
     except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
+        if not isinstance(exc, asyncio.CancelledError | CancelledError):
+            # Temporal's record, tagged as its SDK tags it, so log filters written for it match.
+            activity_logger.warning(
+                "Completing activity as failed",
+                exc_info=exc,
+                extra={"__temporal_error_identifier": "ActivityFailure"},
+            )
         heartbeater.flush()  # the next attempt resumes from the latest details
         heartbeater.stop()
         next_task = _store.fail_attempt(
@@ -92,6 +101,13 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
 
 def _run(activity: ActivityTask) -> Any:
     definition = _registry.get_activity(activity.activity_type)
+    if not definition.runnable:
+        owner = definition.fn.__qualname__.rsplit(".", 1)[0]
+        raise RuntimeError(
+            f"Activity {definition.name!r} is a method of {owner}"
+            " and no instance of it is registered in this worker process: create the worker "
+            "with Worker(activities=[instance.method]) in the process that runs it."
+        )
     args = definition.signature.decode_args(activity.input)
     value = asyncio.run(definition.fn(*args)) if definition.is_async else definition.fn(*args)
     payload = to_json(value)

@@ -38,6 +38,8 @@ def register_activity(definition: ActivityDefinition) -> None:
                 f"Two activities are named {definition.name!r}: {_origin(existing.fn)} and "
                 f"{_origin(definition.fn)}. Give one another name with @activity.defn(name=...)."
             )
+        if existing is not None and existing.runnable and not definition.runnable:
+            return  # the method's class decorated again: keep the instance registered
         _activities[definition.name] = definition
 
 
@@ -70,7 +72,29 @@ def is_workflow_registered(name: str) -> bool:
 
 
 def is_activity_registered(name: str) -> bool:
-    return name in _activities
+    """Whether this process can run the activity ``name`` (a method activity only once an
+    instance's method is registered)."""
+    definition = _activities.get(name)
+    return definition is not None and definition.runnable
+
+
+def register_activity_method(method: Callable[..., Any]) -> ActivityDefinition:
+    """Register ``instance.method`` (an ``@activity.defn`` method) so this process runs it.
+
+    A method activity is registered by name when its class is defined, but cannot run until
+    an instance is given; the latest registered instance runs it.
+
+    The instance is held here: every attempt of the activity calls its method.
+
+    Raises:
+        UnknownActivityError: the method is not decorated with ``@activity.defn``.
+        WorkflowDefinitionError: ``method`` is not bound to an instance.
+    """
+    _, definition = resolve_activity(method)
+    assert definition is not None  # resolve_activity raises for an undecorated callable
+    bound = definition.bound_to(method)
+    register_activity(bound)  # the same origin as the decorated method: it replaces it
+    return bound
 
 
 def workflow_types() -> list[str]:

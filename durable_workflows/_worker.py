@@ -119,6 +119,9 @@ def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
             execution.workflow_id,
             execution.task_attempt + 1,
             error,
+            exc_info=error,
+            # Temporal's tag on this record, so log filters written for Temporal match it.
+            extra={"__temporal_error_identifier": "WorkflowTaskFailure"},
         )
         _store.record_task_failed(execution, error, now)
         return []

@@ -10,7 +10,7 @@ changing imports only.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from importlib import import_module
 from types import ModuleType
@@ -19,9 +19,25 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from asgiref.sync import sync_to_async
 
 from . import _json
-from ._engine import HistoryEvent, StartOptions, from_json
-from .common import WorkflowDescription, WorkflowIDReusePolicy, WorkflowSummary
-from .exceptions import InvalidArgumentError
+from ._engine import Failure, HistoryEvent, StartOptions, from_json
+from .common import (
+    ActivityType,
+    PendingActivity,
+    PendingActivityInfo,
+    PendingActivityState,
+    RawWorkflowDescription,
+    WorkflowDescription,
+    WorkflowExecutionStatus,
+    WorkflowIDReusePolicy,
+    WorkflowSummary,
+    WorkflowUpdateStage,
+)
+from .exceptions import (
+    InvalidArgumentError,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 
 if TYPE_CHECKING:
     from . import _services
@@ -58,9 +74,15 @@ __all__ = [
     "AsyncWorkflowHandle",
     "Client",
     "WorkflowDescription",
+    "WorkflowExecutionDescription",
+    "WorkflowExecutionStatus",
+    "WorkflowFailureError",
     "WorkflowHandle",
     "WorkflowHistory",
+    "WorkflowQueryFailedError",
     "WorkflowSummary",
+    "WorkflowUpdateFailedError",
+    "WorkflowUpdateStage",
 ]
 
 T = TypeVar("T")
@@ -98,6 +120,47 @@ class WorkflowHistory:
             run_id=data["run_id"],
             events=[HistoryEvent.from_dict(e) for e in data["events"]],
         )
+
+
+@dataclass(frozen=True)
+class WorkflowExecutionDescription(WorkflowDescription):
+    """What ``describe()`` returns (Temporal's name): a :class:`WorkflowDescription` that
+    also offers Temporal's ``raw_description.pending_activities``."""
+
+    @property
+    def raw_description(self) -> RawWorkflowDescription:
+        """The pending activities in the shape of Temporal's DescribeWorkflowExecution
+        response (see :class:`~durable_workflows.common.PendingActivityInfo` for how the
+        values differ); the same activities as :attr:`pending_activities`."""
+        return RawWorkflowDescription(
+            pending_activities=[_temporal_shape(a) for a in self.pending_activities]
+        )
+
+    @classmethod
+    def of(cls, description: WorkflowDescription) -> WorkflowExecutionDescription:
+        return cls(**{f.name: getattr(description, f.name) for f in fields(description)})
+
+
+def _temporal_shape(activity: PendingActivity) -> PendingActivityInfo:
+    if activity.cancel_requested:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+    elif activity.status == "STARTED":
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    else:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+    return PendingActivityInfo(
+        activity_id=activity.activity_id,
+        activity_type=ActivityType(activity.activity_type),
+        state=state,
+        attempt=activity.attempt,
+        maximum_attempts=activity.maximum_attempts,
+        scheduled_time=activity.scheduled_time,
+        last_started_time=activity.started_time,
+        last_heartbeat_time=activity.last_heartbeat_time,
+        heartbeat_details=list(activity.heartbeat_details or []),
+        last_failure=Failure.from_dict(activity.last_failure) if activity.last_failure else None,
+        last_worker_identity=activity.last_worker_identity,
+    )
 
 
 class WorkflowHandle:
@@ -149,9 +212,13 @@ class WorkflowHandle:
         except Exception:  # the type is not registered in this process: plain JSON
             return None
 
-    def describe(self) -> WorkflowDescription:
-        """Status, times, history length, pending activities and timers of the run."""
-        return _services.describe(self._execution())
+    def describe(self) -> WorkflowExecutionDescription:
+        """Status, times, history length, pending activities and timers of the run.
+
+        ``status`` is a :class:`WorkflowExecutionStatus` (equal to its name as a string);
+        ``raw_description.pending_activities`` has Temporal's shape.
+        """
+        return WorkflowExecutionDescription.of(_services.describe(self._execution()))
 
     def fetch_history(self) -> WorkflowHistory:
         """All events of the run, in order."""
@@ -250,7 +317,7 @@ class WorkflowHandle:
     async def aterminate(self, reason: str = "") -> None:
         await _async(self.terminate)(reason)
 
-    async def adescribe(self) -> WorkflowDescription:
+    async def adescribe(self) -> WorkflowExecutionDescription:
         return await _async(self.describe)()
 
     async def afetch_history(self) -> WorkflowHistory:
@@ -420,7 +487,7 @@ class AsyncWorkflowHandle:
     async def result(self, timeout: float | timedelta | None = None) -> Any:
         return await self._handle.aresult(timeout)
 
-    async def describe(self) -> WorkflowDescription:
+    async def describe(self) -> WorkflowExecutionDescription:
         return await self._handle.adescribe()
 
     async def fetch_history(self) -> WorkflowHistory:

@@ -1,5 +1,6 @@
-"""Value types shared by workflow code and clients: retry and id-reuse policies, and what
-the client reports about runs (summaries, descriptions)."""
+"""Value types shared by workflow code and clients: retry and id-reuse policies, run
+statuses and update stages, and what the client reports about runs (summaries,
+descriptions)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .exceptions import FailureStructure
+
 __all__ = [
+    "ActivityType",
     "PendingActivity",
+    "PendingActivityInfo",
+    "PendingActivityState",
     "PendingTimer",
+    "RawWorkflowDescription",
     "RetryPolicy",
     "WorkflowDescription",
+    "WorkflowExecutionStatus",
     "WorkflowIDReusePolicy",
     "WorkflowSummary",
+    "WorkflowUpdateStage",
 ]
 
 
@@ -139,6 +148,41 @@ class ChildWorkflowCancellationType(enum.StrEnum):
     WAIT_CANCELLATION_COMPLETED = "WAIT_CANCELLATION_COMPLETED"
 
 
+class WorkflowExecutionStatus(enum.StrEnum):
+    """A run's status (Temporal's names). Each member equals its name as a string, so
+    ``describe().status == "RUNNING"`` holds as well as ``... is WorkflowExecutionStatus.RUNNING``.
+    """
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class WorkflowUpdateStage(enum.IntEnum):
+    """How far an update has gone, for ``start_update(wait_for_stage=...)`` (Temporal's
+    names and numbers, so stages compare in order: ``ADMITTED < ACCEPTED < COMPLETED``)."""
+
+    #: Received, not yet validated or recorded.
+    ADMITTED = 1
+    #: Validated and recorded in the history: its handler will run.
+    ACCEPTED = 2
+    #: Its handler has finished (with a result or a failure).
+    COMPLETED = 3
+
+
+class PendingActivityState(enum.IntEnum):
+    """``raw_description.pending_activities[i].state`` (Temporal's proto enum names)."""
+
+    PENDING_ACTIVITY_STATE_UNSPECIFIED = 0
+    PENDING_ACTIVITY_STATE_SCHEDULED = 1
+    PENDING_ACTIVITY_STATE_STARTED = 2
+    PENDING_ACTIVITY_STATE_CANCEL_REQUESTED = 3
+
+
 @dataclass(frozen=True)
 class PendingActivity:
     """An activity of a running workflow that has not finished yet."""
@@ -153,6 +197,47 @@ class PendingActivity:
     heartbeat_details: list[Any] | None
     last_heartbeat_time: datetime | None
     next_deadline: datetime | None
+    maximum_attempts: int = 0
+    cancel_requested: bool = False
+    last_worker_identity: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    """An activity's type, as Temporal's descriptions nest it (``activity_type.name``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class PendingActivityInfo:
+    """One pending activity in Temporal's ``raw_description.pending_activities`` shape.
+
+    The field names are Temporal's; the values are Python's: times are ``datetime``
+    (Temporal's are protobuf timestamps), ``heartbeat_details`` are the decoded values
+    (Temporal's are payloads), ``last_failure`` is a failure structure or None (Temporal's
+    is an empty message when there is none).
+    """
+
+    activity_id: str
+    activity_type: ActivityType
+    state: PendingActivityState
+    attempt: int
+    maximum_attempts: int
+    scheduled_time: datetime
+    last_started_time: datetime | None
+    last_heartbeat_time: datetime | None
+    heartbeat_details: list[Any]
+    last_failure: FailureStructure | None
+    last_worker_identity: str
+
+
+@dataclass(frozen=True)
+class RawWorkflowDescription:
+    """What ``describe().raw_description`` offers of Temporal's DescribeWorkflowExecution
+    response: its ``pending_activities``."""
+
+    pending_activities: list[PendingActivityInfo]
 
 
 @dataclass(frozen=True)
@@ -171,7 +256,7 @@ class WorkflowSummary:
     run_id: str
     workflow_type: str
     task_queue: str
-    status: str
+    status: WorkflowExecutionStatus
     start_time: datetime
     close_time: datetime | None
     execution_timeout: float | None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "ActivityError",
@@ -25,6 +25,7 @@ __all__ = [
     "ChildWorkflowError",
     "DurableWorkflowsError",
     "FailureError",
+    "FailureStructure",
     "InvalidArgumentError",
     "NondeterminismError",
     "PayloadError",
@@ -57,6 +58,43 @@ class DurableWorkflowsError(Exception):
 # --- failures: they live in histories ------------------------------------------------
 
 
+class FailureStructure(Protocol):
+    """A failure as histories record it (Temporal's ``Failure`` message): what
+    :attr:`FailureError.failure` holds. ``cause`` is the next link of the chain.
+
+    ``kind`` names the error it rebuilds as (``"ApplicationError"``, ``"ActivityError"``,
+    ``"TimeoutError"``, ...); the fields of other kinds are None (or empty).
+    """
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def stack_trace(self) -> str | None: ...
+    @property
+    def cause(self) -> FailureStructure | None: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def non_retryable(self) -> bool: ...
+    @property
+    def details(self) -> tuple[Any, ...]: ...
+    @property
+    def activity_type(self) -> str | None: ...
+    @property
+    def activity_id(self) -> str | None: ...
+    @property
+    def attempt(self) -> int | None: ...
+    @property
+    def retry_state(self) -> RetryState | None: ...
+    @property
+    def timeout_type(self) -> TimeoutType | None: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored in histories."""
+        ...
+
+
 class FailureError(DurableWorkflowsError):
     """A failure that can be recorded in a history and rebuilt from it.
 
@@ -69,6 +107,9 @@ class FailureError(DurableWorkflowsError):
 
     #: Where it was first raised, kept when it is rebuilt from a history.
     stack_trace: str | None = None
+    #: The recorded failure this error was rebuilt from (its ``cause`` links the chain,
+    #: as ``__cause__`` does for the errors); None for one raised in this process.
+    failure: FailureStructure | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -9,6 +9,7 @@ runs such a Celery worker process and waits for it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,7 +30,11 @@ class Worker:
         task_queue: The Celery queue to consume.
         workflows: Workflow classes this worker is meant to run; checked to be
             registered (any worker runs every registered workflow).
-        activities: Activity functions, checked likewise.
+        activities: Activity functions, checked likewise, and methods of instances
+            (``Worker(activities=[db_activities.save])`` for an ``@activity.defn`` method
+            ``save``): the worker holds the instance, and every attempt of the activity
+            in this process calls its method. Workflows name it by the class's method
+            (``workflow.execute_activity_method(DbActivities.save, ...)``).
         activity_executor: If it is a thread pool, its size becomes the worker's
             thread concurrency; otherwise the worker runs one task at a time.
         celery_app: The ``-A`` argument; default ``$CELERY_APP`` or the package of
@@ -49,8 +54,12 @@ class Worker:
     ) -> None:
         for workflow_class in workflows:
             _registry.resolve_workflow(workflow_class)
+        self.instance_methods = [fn for fn in activities if inspect.ismethod(fn)]
         for activity_fn in activities:
-            _registry.resolve_activity(activity_fn)
+            if inspect.ismethod(activity_fn):
+                _registry.register_activity_method(activity_fn)
+            else:
+                _registry.resolve_activity(activity_fn)
         self.task_queue = task_queue
         self.celery_app = celery_app or os.environ.get("CELERY_APP") or _settings_package()
         threads = getattr(activity_executor, "_max_workers", None)
@@ -67,6 +76,9 @@ class Worker:
         environment runs workflows and activities in this process.
         """
         self._process = await _dispatch.start_worker_process(self.command)
+        if self._process is not None and self.instance_methods:
+            await self.__aexit__()
+            raise self._instances_stay_here()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -76,6 +88,8 @@ class Worker:
 
     async def run(self) -> None:
         """Run the worker until it exits (or this coroutine is cancelled)."""
+        if self.instance_methods:
+            raise self._instances_stay_here()
         process = await asyncio.create_subprocess_exec(*self.command)
         try:
             code = await process.wait()
@@ -85,6 +99,16 @@ class Worker:
             raise
         if code != 0:
             raise RuntimeError(f"The Celery worker exited with status {code}: {self.command}")
+
+    def _instances_stay_here(self) -> ImproperlyConfigured:
+        names = ", ".join(getattr(fn, "__qualname__", repr(fn)) for fn in self.instance_methods)
+        return ImproperlyConfigured(
+            f"This Worker runs a Celery worker process, which cannot receive the instances "
+            f"whose methods are its activities ({names}). Create the Worker (with the "
+            "instances) in the process that runs them, e.g. from a handler of Celery's "
+            "worker_init signal (worker_process_init with the prefork pool) in the project's "
+            "celery.py; inside a WorkflowEnvironment it works as is."
+        )
 
 
 def _settings_package() -> str:

@@ -27,16 +27,19 @@ from ._engine import (
     ChildWorkflowHandle,
     ChildWorkflowOptions,
     HandlerDefinition,
+    HandlerUnfinishedPolicy,
     NotInWorkflowError,
     ParentInfo,
     Signature,
+    UnfinishedSignalHandlersWarning,
+    UnfinishedUpdateHandlersWarning,
     WorkflowDefinition,
     WorkflowInfo,
     WorkflowRuntime,
     current_runtime,
 )
 from ._engine.converter import to_json
-from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, RUN_MARK
+from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, INIT_MARK, RUN_MARK
 from ._engine.runtime import signal_name
 from .common import (
     ChildWorkflowCancellationType,
@@ -52,16 +55,22 @@ __all__ = [
     "ChildWorkflowHandle",
     "ContinueAsNewError",
     "ExternalWorkflowHandle",
+    "HandlerUnfinishedPolicy",
     "ParentClosePolicy",
     "ParentInfo",
+    "UnfinishedSignalHandlersWarning",
+    "UnfinishedUpdateHandlersWarning",
     "WorkflowInfo",
+    "all_handlers_finished",
     "continue_as_new",
     "defn",
     "deprecate_patch",
     "execute_activity",
+    "execute_activity_method",
     "execute_child_workflow",
     "get_external_workflow_handle",
     "info",
+    "init",
     "logger",
     "now",
     "patched",
@@ -71,6 +80,7 @@ __all__ = [
     "signal",
     "sleep",
     "start_activity",
+    "start_activity_method",
     "start_child_workflow",
     "time",
     "unsafe",
@@ -128,7 +138,31 @@ def run(fn: FnT) -> FnT:
     return fn
 
 
-def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | None) -> Any:
+def init(fn: FnT) -> FnT:
+    """Mark a workflow's ``__init__`` as taking the run's arguments (Temporal's ``workflow.init``).
+
+    The object is then created with the arguments the run method gets, so signal and
+    update handlers that run before it (signal-with-start) see them. Its parameters must
+    be the run method's.
+
+    Raises:
+        WorkflowDefinitionError: ``fn`` is not an ``__init__`` method; checked against the
+            run method when the class is decorated with :func:`defn`.
+    """
+    if getattr(fn, "__name__", None) != "__init__":
+        raise WorkflowDefinitionError(
+            f"@workflow.init decorates a workflow's __init__ method, not {fn.__qualname__}."
+        )
+    setattr(fn, INIT_MARK, True)
+    return fn
+
+
+def _handler_decorator(
+    kind: str,
+    fn: Callable[..., Any] | None,
+    name: str | None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         is_async = inspect.iscoroutinefunction(method)
         if kind == "query" and is_async:
@@ -142,6 +176,7 @@ def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | Non
             fn=method,
             signature=Signature.of(method, skip_self=True),
             is_async=is_async,
+            unfinished_policy=unfinished_policy,
         )
         setattr(method, HANDLER_MARK, handler)
         if kind == "update":
@@ -156,9 +191,18 @@ def _handler_decorator(kind: str, fn: Callable[..., Any] | None, name: str | Non
     return decorate(fn) if fn is not None else decorate
 
 
-def signal(fn: FnT | None = None, *, name: str | None = None) -> Any:
-    """Mark a method (sync or async) that handles the signal ``name`` (default: its name)."""
-    return _handler_decorator("signal", fn, name)
+def signal(
+    fn: FnT | None = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
+    """Mark a method (sync or async) that handles the signal ``name`` (default: its name).
+
+    ``unfinished_policy``: whether the run warns when it closes while this (async) handler
+    is still running (see :func:`all_handlers_finished`).
+    """
+    return _handler_decorator("signal", fn, name, unfinished_policy)
 
 
 def query(fn: FnT | None = None, *, name: str | None = None) -> Any:
@@ -166,9 +210,18 @@ def query(fn: FnT | None = None, *, name: str | None = None) -> Any:
     return _handler_decorator("query", fn, name)
 
 
-def update(fn: FnT | None = None, *, name: str | None = None) -> Any:
-    """Mark a method handling the update ``name``; add a validator with ``@method.validator``."""
-    return _handler_decorator("update", fn, name)
+def update(
+    fn: FnT | None = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
+    """Mark a method handling the update ``name``; add a validator with ``@method.validator``.
+
+    ``unfinished_policy``: whether the run warns when it closes while this handler is still
+    running (see :func:`all_handlers_finished`).
+    """
+    return _handler_decorator("update", fn, name, unfinished_policy)
 
 
 # --- inside a workflow -----------------------------------------------------------------
@@ -478,6 +531,47 @@ def get_external_workflow_handle(
     return ExternalWorkflowHandle(workflow_id, run_id)
 
 
+def _activity_method(activity: Callable[..., Any], where: str) -> Callable[..., Any]:
+    _, definition = _registry.resolve_activity(activity)
+    if definition is None or not definition.is_method:
+        raise TypeError(
+            f"{where}() takes an @activity.defn method of a class (MyActivities.method); "
+            f"{activity!r} is not one: use {where.replace('_method', '')}() for functions."
+        )
+    return activity
+
+
+def start_activity_method(
+    activity: Callable[..., Any], *args: Any, **kwargs: Any
+) -> ActivityHandle:
+    """:func:`start_activity` for an activity that is a method (Temporal's name).
+
+    The workflow names the class's method (``MyActivities.save``); the worker holds the
+    instance (``Worker(activities=[my_activities.save])``). Options as for
+    :func:`execute_activity`.
+
+    Raises:
+        TypeError: ``activity`` is not an ``@activity.defn`` method.
+    """
+    return start_activity(_activity_method(activity, "start_activity_method"), *args, **kwargs)
+
+
+async def execute_activity_method(activity: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """:func:`execute_activity` for an activity that is a method (Temporal's name).
+
+    The workflow names the class's method (``MyActivities.save``); the worker holds the
+    instance (``Worker(activities=[my_activities.save])``). Options as for
+    :func:`execute_activity`.
+
+    Raises:
+        TypeError: ``activity`` is not an ``@activity.defn`` method.
+        ActivityError: when it finally fails; ``cause`` says why.
+    """
+    return await start_activity(
+        _activity_method(activity, "execute_activity_method"), *args, **kwargs
+    )
+
+
 async def sleep(duration: float | timedelta) -> None:
     """Wait durably: a timer row, not a blocked thread. ``asyncio.sleep`` does the same."""
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
@@ -494,6 +588,16 @@ async def wait_condition(
     """
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
     await _runtime().wait_condition(fn, seconds)
+
+
+def all_handlers_finished() -> bool:
+    """True when no signal or update handler of this run is still running.
+
+    Await ``workflow.wait_condition(workflow.all_handlers_finished)`` before returning from
+    the run method so in-flight async handlers finish (and update callers get their
+    results); a run that closes with handlers running warns, as Temporal's does.
+    """
+    return _runtime().all_handlers_finished()
 
 
 def now() -> datetime:

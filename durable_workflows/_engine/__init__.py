@@ -24,7 +24,14 @@ from .commands import (
     StartTimer,
 )
 from .converter import Signature, check_size, from_json, to_json
-from .definitions import ActivityDefinition, HandlerDefinition, WorkflowDefinition
+from .definitions import (
+    ActivityDefinition,
+    HandlerDefinition,
+    HandlerUnfinishedPolicy,
+    UnfinishedSignalHandlersWarning,
+    UnfinishedUpdateHandlersWarning,
+    WorkflowDefinition,
+)
 from .errors import (
     NotInWorkflowError,
     ReadOnlyViolationError,
@@ -79,6 +86,7 @@ __all__ = [
     "Failure",
     "FailureKind",
     "HandlerDefinition",
+    "HandlerUnfinishedPolicy",
     "HistoryEvent",
     "NotInWorkflowError",
     "ParentInfo",
@@ -93,6 +101,8 @@ __all__ = [
     "StartOptions",
     "StartTimer",
     "TaskResult",
+    "UnfinishedSignalHandlersWarning",
+    "UnfinishedUpdateHandlersWarning",
     "WorkflowDefinition",
     "WorkflowInfo",
     "WorkflowInstance",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..exceptions import WorkflowDefinitionError
@@ -14,6 +15,26 @@ RUN_MARK = "__durable_workflow_run__"
 HANDLER_MARK = "__durable_workflow_handler__"
 DEFINITION_ATTR = "__durable_workflow_definition__"
 ACTIVITY_ATTR = "__durable_activity_definition__"
+INIT_MARK = "__durable_workflow_init__"
+
+
+class HandlerUnfinishedPolicy(enum.Enum):
+    """What a run does about a signal or update handler still running when it closes
+    (Temporal's names). Either way the handler is abandoned; the policy says whether the
+    close warns about it."""
+
+    #: Warn (``workflow.UnfinishedSignalHandlersWarning`` / ``UnfinishedUpdateHandlersWarning``).
+    WARN_AND_ABANDON = 1
+    #: Abandon it silently: the handler's work is not needed once the run closes.
+    ABANDON = 2
+
+
+class UnfinishedUpdateHandlersWarning(RuntimeWarning):
+    """The run closed while update handlers were still running: their callers get no result."""
+
+
+class UnfinishedSignalHandlersWarning(RuntimeWarning):
+    """The run closed while signal handlers were still running: their work was abandoned."""
 
 
 @dataclass
@@ -26,6 +47,7 @@ class HandlerDefinition:
     signature: Signature
     is_async: bool
     validator: Callable[..., Any] | None = None
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON
 
 
 @dataclass
@@ -68,13 +90,7 @@ class WorkflowDefinition:
             run_fn=run_fn,
             run_signature=Signature.of(run_fn, skip_self=True),
         )
-        init = inspect.getattr_static(workflow_cls, "__init__")
-        if init is not object.__init__:
-            init_params = list(inspect.signature(init).parameters.values())[1:]
-            definition.init_takes_args = any(
-                p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                for p in init_params
-            )
+        definition.init_takes_args = _init_takes_args(workflow_cls, definition)
         for _attr, value in _class_members(workflow_cls):
             handler: HandlerDefinition | None = getattr(value, HANDLER_MARK, None)
             if handler is None:
@@ -96,10 +112,18 @@ class WorkflowDefinition:
 
 @dataclass
 class ActivityDefinition:
+    """An ``@activity.defn`` function, or a method of a class (``is_method``).
+
+    A method's definition is made when its class body is decorated, before any instance
+    exists: ``fn`` is then the plain function and cannot run. A worker given
+    ``instance.method`` registers :meth:`bound_to` that instance, which can.
+    """
+
     name: str
     fn: Callable[..., Any]
     signature: Signature
     is_async: bool
+    is_method: bool = False
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], name: str | None) -> ActivityDefinition:
@@ -114,12 +138,72 @@ class ActivityDefinition:
             raise WorkflowDefinitionError(
                 "This activity has no usable name: use @activity.defn(name=...)."
             )
+        is_method = _defined_in_class_body(fn)
         return cls(
             name=activity_name,
             fn=fn,
-            signature=Signature.of(fn),
+            signature=Signature.of(fn, skip_self=is_method),
             is_async=inspect.iscoroutinefunction(fn),
+            is_method=is_method,
         )
+
+    @property
+    def runnable(self) -> bool:
+        """Whether ``fn`` can be called with the activity's arguments alone."""
+        return not self.is_method or inspect.ismethod(self.fn)
+
+    def bound_to(self, method: Callable[..., Any]) -> ActivityDefinition:
+        """This method activity run by ``method``, the same method of one instance.
+
+        Raises:
+            WorkflowDefinitionError: ``method`` is not this activity's method bound to an
+                instance.
+        """
+        if not (self.is_method and inspect.ismethod(method)):
+            raise WorkflowDefinitionError(
+                f"Activity {self.name!r} is not a method, or {method!r} is not bound to an "
+                "instance: register instance methods as Worker(activities=[instance.method])."
+            )
+        return replace(self, fn=method)
+
+
+def _defined_in_class_body(fn: Callable[..., Any]) -> bool:
+    """A function written in a class body (qualname ``Class.method``) whose first
+    parameter is ``self``."""
+    if inspect.ismethod(fn):
+        return False  # already bound: its signature has no ``self``
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    params = list(inspect.signature(fn).parameters.values())
+    return bool(params) and params[0].name == "self"
+
+
+def _init_takes_args(workflow_cls: type, definition: WorkflowDefinition) -> bool:
+    """Whether ``__init__`` receives the run's arguments.
+
+    It does when decorated with ``@workflow.init`` (Temporal's rule; its parameters must
+    then be those of the run method, names aside), and, as before that decorator existed
+    here, when it has required positional parameters.
+    """
+    init = inspect.getattr_static(workflow_cls, "__init__")
+    if init is object.__init__:
+        return False
+    init_params = list(inspect.signature(init).parameters.values())[1:]
+    if getattr(init, INIT_MARK, False):
+        run_params = definition.run_signature.parameters
+        if [p.kind for p in init_params] != [p.kind for p in run_params]:
+            raise WorkflowDefinitionError(
+                f"The @workflow.init __init__ of {workflow_cls.__qualname__} must take the "
+                f"parameters of its run method {definition.run_signature.name} "
+                f"({', '.join(p.name for p in run_params) or 'none'}), got "
+                f"({', '.join(p.name for p in init_params) or 'none'})."
+            )
+        return True
+    return any(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in init_params
+    )
 
 
 def _class_members(klass: type) -> list[tuple[str, Any]]:

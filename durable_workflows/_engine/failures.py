@@ -131,6 +131,7 @@ class Failure:
         """Rebuild the exception this failure describes, with its cause chain."""
         exc = self._exception()
         exc.stack_trace = self.stack_trace or ""
+        exc.failure = self
         if self.cause is not None:
             exc.__cause__ = self.cause.to_exception()
         return exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -46,7 +47,13 @@ from .commands import (
     StartTimer,
 )
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES, Signature, check_size, to_json
-from .definitions import HandlerDefinition, WorkflowDefinition
+from .definitions import (
+    HandlerDefinition,
+    HandlerUnfinishedPolicy,
+    UnfinishedSignalHandlersWarning,
+    UnfinishedUpdateHandlersWarning,
+    WorkflowDefinition,
+)
 from .errors import ReadOnlyViolationError, WorkflowInterrupt, WorkflowTaskError
 from .events import EventType, HistoryEvent
 from .failures import Failure
@@ -79,6 +86,14 @@ class _PendingActivity:
     result_signature: Signature | None
     scheduled_event_id: int | None = None
     cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class _RunningHandler:
+    """A signal or update handler whose task has not finished yet."""
+
+    handler: HandlerDefinition
+    update_id: str | None = None
 
 
 @dataclass
@@ -144,6 +159,9 @@ class WorkflowInstance:
         self._timers_by_handle: dict[int, _PendingTimer] = {}
         self._timers_by_event: dict[int, _PendingTimer] = {}
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        #: Signal and update handlers in flight, by a number of their own (signals have no id).
+        self._running_handlers: dict[int, _RunningHandler] = {}
+        self._handler_seq = 0
         self._patches_seen: set[str] = set()
         self._patches_memo: dict[str, bool] = {}
         self._task_error: BaseException | None = None
@@ -312,6 +330,45 @@ class WorkflowInstance:
     def _close(self, command: Command) -> None:
         self._commands.append(command)
         self._closed = True
+        if not self.is_replaying:
+            self._warn_about_unfinished_handlers()
+
+    def _warn_about_unfinished_handlers(self) -> None:
+        """Temporal's warnings for handlers the closing run abandons (unless their policy is
+        ``ABANDON``): the fix is ``await workflow.wait_condition(workflow.all_handlers_finished)``
+        before returning."""
+        warned = [
+            running
+            for running in self._running_handlers.values()
+            if running.handler.unfinished_policy is HandlerUnfinishedPolicy.WARN_AND_ABANDON
+        ]
+        run = self.info
+        where = f"Workflow {self.definition.name} {run.workflow_id!r} (run {run.run_id})"
+        fix = (
+            "Wait for them before returning with `await workflow.wait_condition("
+            "workflow.all_handlers_finished)`, or declare the handler with "
+            "unfinished_policy=HandlerUnfinishedPolicy.ABANDON if abandoning it is intended."
+        )
+        updates = [r for r in warned if r.handler.kind == "update"]
+        if updates:
+            listed = ", ".join(f"{r.handler.name} (id {r.update_id})" for r in updates)
+            warnings.warn(
+                UnfinishedUpdateHandlersWarning(
+                    f"{where} closed while update handlers were still running: {listed}. "
+                    f"Their callers get no result. {fix}"
+                ),
+                stacklevel=2,
+            )
+        signals = [r for r in warned if r.handler.kind == "signal"]
+        if signals:
+            listed = ", ".join(r.handler.name for r in signals)
+            warnings.warn(
+                UnfinishedSignalHandlersWarning(
+                    f"{where} closed while signal handlers were still running: {listed}. "
+                    f"Their work was abandoned. {fix}"
+                ),
+                stacklevel=2,
+            )
 
     def on_unhandled(self, context: dict[str, Any]) -> None:
         message = context.get("message", "")
@@ -392,8 +449,10 @@ class WorkflowInstance:
             attempt=int(attrs.get("attempt") or 0),
             retry_state=RetryState(retry_state) if retry_state else None,
         )
-        if attrs.get("failure"):
-            error.__cause__ = Failure.from_dict(attrs["failure"]).to_exception()
+        cause = Failure.from_dict(attrs["failure"]) if attrs.get("failure") else None
+        if cause is not None:
+            error.__cause__ = cause.to_exception()
+        error.failure = replace(Failure.from_exception(error), stack_trace=None, cause=cause)
         pending.handle.set_exception(error)
 
     def _activity_for(self, event: HistoryEvent) -> _PendingActivity | None:
@@ -433,9 +492,27 @@ class WorkflowInstance:
                 f"Update {name!r} was accepted but {self.definition.name} has no handler for it."
             )
         args = handler.signature.decode_args(attrs.get("input") or [])
-        self.loop.create_task(self._run_update(handler, str(attrs.get("update_id")), args))
+        update_id = str(attrs.get("update_id"))
+        running = self._handler_started(_RunningHandler(handler, update_id))
+        self.loop.create_task(self._run_update(handler, update_id, args, running))
+
+    def _handler_started(self, running: _RunningHandler) -> int:
+        self._handler_seq += 1
+        self._running_handlers[self._handler_seq] = running
+        return self._handler_seq
+
+    def all_handlers_finished(self) -> bool:
+        return not self._running_handlers
 
     async def _run_update(
+        self, handler: HandlerDefinition, update_id: str, args: list[Any], running: int
+    ) -> None:
+        try:
+            await self._update_body(handler, update_id, args)
+        finally:
+            self._running_handlers.pop(running, None)
+
+    async def _update_body(
         self, handler: HandlerDefinition, update_id: str, args: list[Any]
     ) -> None:
         try:
@@ -489,11 +566,12 @@ class WorkflowInstance:
 
     def _invoke_handler(self, handler: HandlerDefinition, payloads: list[Any]) -> Any:
         args = handler.signature.decode_args(payloads)
+        running = self._handler_started(_RunningHandler(handler))
         # Sync handlers run in a task too: the loop starts tasks in creation order, so
         # handlers run in history order whether they are sync or async.
-        return self.loop.create_task(self._run_handler(handler, args))
+        return self.loop.create_task(self._run_handler(handler, args, running))
 
-    async def _run_handler(self, handler: HandlerDefinition, args: list[Any]) -> Any:
+    async def _run_handler(self, handler: HandlerDefinition, args: list[Any], running: int) -> Any:
         try:
             result = handler.fn(self.workflow, *args)
             return await result if handler.is_async else result
@@ -503,6 +581,8 @@ class WorkflowInstance:
         except _CODE_ERRORS as exc:
             self._record_handler_error(exc)
             return None
+        finally:
+            self._running_handlers.pop(running, None)
 
     def _record_handler_error(self, exc: BaseException) -> None:
         if isinstance(exc, FailureError):

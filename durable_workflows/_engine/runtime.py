@@ -169,6 +169,10 @@ class WorkflowRuntime(Protocol):
         """Return once ``condition()`` is true; raise ``asyncio.TimeoutError`` after ``timeout``."""
         ...
 
+    def all_handlers_finished(self) -> bool:
+        """Whether no signal or update handler of the run is still running."""
+        ...
+
     def patched(self, patch_id: str, *, deprecated: bool = False) -> bool:
         """Whether this run takes the patched branch (recording a marker when it does)."""
         ...

@@ -22,6 +22,7 @@ from ..common import (
     PendingActivity,
     PendingTimer,
     WorkflowDescription,
+    WorkflowExecutionStatus,
     WorkflowSummary,
 )
 from ..conf import dw_settings
@@ -148,6 +149,9 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
                 heartbeat_details=a.heartbeat_details,
                 last_heartbeat_time=a.last_heartbeat_time,
                 next_deadline=a.timeout_at,
+                maximum_attempts=int((a.retry_policy or {}).get("maximum_attempts") or 0),
+                cancel_requested=a.cancel_requested,
+                last_worker_identity=a.worker_identity,
             )
             for a in activities
         ],
@@ -187,7 +191,11 @@ def _as_text(value: Any) -> str:
 def _summary_values(execution: WorkflowExecution) -> dict[str, Any]:
     """The :class:`WorkflowSummary` fields of a run (all a listing reads)."""
     values = {name: getattr(execution, name) for name in SUMMARY_FIELDS}
-    return {**values, "run_id": str(execution.run_id)}
+    return {
+        **values,
+        "run_id": str(execution.run_id),
+        "status": WorkflowExecutionStatus(execution.status),
+    }
 
 
 def _summary(execution: WorkflowExecution) -> WorkflowSummary:

@@ -180,3 +180,29 @@ def test_an_unknown_kind_reads_as_an_application_failure_as_before():
     rebuilt = exception_from_failure({"kind": "SomethingNew", "message": "m", "type": "Q"})
     assert type(rebuilt) is ApplicationError
     assert (rebuilt.message, rebuilt.type) == ("m", "Q")
+
+
+def test_a_rebuilt_error_carries_the_failure_it_was_rebuilt_from_at_every_link():
+    stored = {
+        "message": "Activity task failed",
+        "kind": "ActivityError",
+        "activity_type": "charge",
+        "activity_id": "1",
+        "scheduled_event_id": 5,
+        "attempt": 3,
+        "retry_state": "MAXIMUM_ATTEMPTS_REACHED",
+        "cause": {
+            "message": "card declined",
+            "kind": "ApplicationError",
+            "type": "Declined",
+            "non_retryable": True,
+            "details": [],
+        },
+    }
+    error = exception_from_failure(stored)
+    assert error.failure == Failure.from_dict(stored)
+    assert error.failure is not None and error.failure.to_dict() == stored
+    cause = error.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.failure is error.failure.cause
+    assert ApplicationError("raised here").failure is None

@@ -105,7 +105,12 @@ class CatchesActivityErrorWorkflow:
                 raise
             cause = error.cause
             assert isinstance(cause, ApplicationError)
+            chain, failure = [], error.failure  # walked as Temporal code walks one
+            while failure is not None:
+                chain.append([failure.kind, failure.message, failure.attempt])
+                failure = failure.cause
             return {
+                "chain": chain,
                 "activity_type": error.activity_type,
                 "activity_id": error.activity_id,
                 "scheduled_event_id": error.scheduled_event_id,
@@ -127,6 +132,10 @@ def test_activity_task_failed_surfaces_as_activity_error_caused_by_the_rebuilt_a
     )
     run.run_task()
     assert run.result == {
+        "chain": [
+            ["ActivityError", "Activity task failed", 3],
+            ["ApplicationError", "card declined", None],
+        ],
         "activity_type": "EngineTestCharge",
         "activity_id": "charge",
         "scheduled_event_id": 3,
