@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from . import _clock, _dispatch, _registry, _sticky, _store
+from . import _clock, _dispatch, _local_activities, _registry, _sticky, _store
 from ._activity_worker import identity
 from ._engine import (
     COMMAND_EVENT_TYPES,
@@ -112,6 +112,7 @@ def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
     try:
         definition = _registry.get_workflow(execution.workflow_type)
         result = _continue_or_replay(execution, definition, cached, history, now)
+        commands = _local_activities.run_pending(result.instance, execution, result.commands, now)
     except (WorkflowTaskError, DurableWorkflowsError, WorkflowTouchedDatabaseError) as error:
         logger.warning(
             "Workflow task of %s %s failed (attempt %s); it will be retried: %s",
@@ -127,14 +128,14 @@ def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
         return []
     seen = execution.history_length
     started_here = _store.record_task_completed(
-        execution, result.commands, now, run_here=_eager_policy(execution.task_queue)
+        execution, commands, now, run_here=_eager_policy(execution.task_queue)
     )
     capacity = dw_settings.MAX_CACHED_RUNS
     # Kept only while an activity is out: its outcome continues the run in this process
     # (continue_here) soon. A run that sleeps or waits for a message replays when it
     # wakes, so a sleeping workflow still costs a row and no worker memory.
     if capacity and result.instance.awaits_activity:
-        entry = CachedRun(result.instance, result.commands, seen)
+        entry = CachedRun(result.instance, commands, seen)
         # Only once the task's events are in the database may the instance stand for them.
         transaction.on_commit(lambda: _sticky.runs.put(run_id, entry, capacity))
     return started_here

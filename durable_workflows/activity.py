@@ -40,6 +40,8 @@ class Info:
     heartbeat_details: Sequence[Any] = field(default_factory=tuple)
     heartbeat_timeout: float | None = None
     start_to_close_timeout: float | None = None
+    #: True inside a local activity (``workflow.execute_local_activity``).
+    is_local: bool = False
 
 
 @dataclass

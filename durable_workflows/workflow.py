@@ -68,6 +68,7 @@ __all__ = [
     "execute_activity",
     "execute_activity_method",
     "execute_child_workflow",
+    "execute_local_activity",
     "get_external_workflow_handle",
     "info",
     "init",
@@ -82,6 +83,7 @@ __all__ = [
     "start_activity",
     "start_activity_method",
     "start_child_workflow",
+    "start_local_activity",
     "time",
     "unsafe",
     "update",
@@ -334,6 +336,82 @@ async def execute_activity(
         retry_policy=retry_policy,
         activity_id=activity_id,
         disable_eager_execution=disable_eager_execution,
+        **kwargs,
+    )
+
+
+def start_local_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    activity_id: str | None = None,
+    **kwargs: Any,
+) -> ActivityHandle:
+    """Start a local activity; ``await`` the handle for its result. See
+    :func:`execute_local_activity`."""
+    args_list: Sequence[Any] | None = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(
+            f"start_local_activity() got unexpected keyword arguments: {sorted(kwargs)}"
+        )
+    if args and args_list is not None:
+        raise TypeError("Pass activity arguments positionally or as args=[...], not both.")
+    call_args = list(args_list if args_list is not None else args)
+    if start_to_close_timeout is None and schedule_to_close_timeout is None:
+        raise ValueError(
+            "A local activity needs start_to_close_timeout or schedule_to_close_timeout "
+            "(as in Temporal)."
+        )
+    activity_type, definition = _registry.resolve_activity(activity)
+    if definition is not None:
+        definition.signature.check_arity(call_args)
+    options = ActivityOptions(
+        start_to_close_timeout=_seconds(start_to_close_timeout),
+        schedule_to_close_timeout=_seconds(schedule_to_close_timeout),
+        retry_policy=retry_policy.to_dict() if retry_policy is not None else None,
+        activity_id=activity_id,
+    )
+    return _runtime().start_local_activity(
+        activity_type,
+        call_args,
+        options,
+        result_signature=definition.signature if definition is not None else None,
+    )
+
+
+async def execute_local_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    start_to_close_timeout: timedelta | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    activity_id: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run an activity in the workflow worker's own process, during this workflow task.
+
+    No activity row, no message: the worker runs the function right after the code
+    asks for it and records its outcome as a ``MarkerRecorded`` event with the task, so
+    on replay the recorded outcome is used and the function never runs again. Meant for
+    short calls (a lookup, a quick API request): the run's lock is held meanwhile.
+    Failed attempts are retried in process per ``retry_policy`` for up to
+    ``schedule_to_close_timeout`` (default: ``start_to_close_timeout``), then the
+    activity fails with ``ActivityError``; if the policy still allows attempts when that
+    window ends, the workflow task fails and is retried later, running it afresh.
+
+    Raises:
+        ActivityError: it finally failed; ``cause`` says why.
+        ValueError: neither timeout is given.
+    """
+    return await start_local_activity(
+        activity,
+        *args,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        retry_policy=retry_policy,
+        activity_id=activity_id,
         **kwargs,
     )
 

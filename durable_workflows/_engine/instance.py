@@ -73,6 +73,19 @@ __all__ = [
 logger = logging.getLogger("durable_workflows.engine")
 
 PATCH_MARKER = "core_patch"
+#: The marker that records a local activity's outcome (Temporal's name for it).
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+@dataclass(frozen=True)
+class LocalActivityRequest:
+    """A local activity the code is waiting for: the worker runs it during the task."""
+
+    seq: int
+    activity_type: str
+    input: list[Any]
+    options: ActivityOptions
+
 
 #: What workflow code may raise out of a handler or callback without it being lost:
 #: its own exceptions, and the engine's interrupts (which are BaseExceptions).
@@ -171,6 +184,10 @@ class WorkflowInstance:
         self._children: dict[int, _PendingChild] = {}
         self._children_by_event: dict[int, _PendingChild] = {}
         self._external_seq = 0
+        self._local_seq = 0
+        self._locals: dict[int, tuple[LocalActivityRequest, ActivityHandle, Signature | None]] = {}
+        #: Requested and not yet resolved, in request order.
+        self._unresolved_locals: list[int] = []
         self._externals: dict[int, _PendingExternal] = {}
         self._externals_by_event: dict[int, _PendingExternal] = {}
 
@@ -224,8 +241,100 @@ class WorkflowInstance:
                     break
             EVENT_HANDLERS[event.event_type](self, event)
         self._run_until_quiescent()
+        self._resolve_recorded_locals(recorded_commands)
         commands, self._commands = self._commands, []
         return commands
+
+    # --- local activities: run by the worker during the task, recorded as markers ----------
+
+    @property
+    def pending_local_activities(self) -> list[LocalActivityRequest]:
+        """Local activities the code waits for that have no outcome yet, in request order."""
+        return [self._locals[seq][0] for seq in self._unresolved_locals]
+
+    def resolve_local_activity(
+        self,
+        seq: int,
+        *,
+        result: Any = None,
+        failure: dict[str, Any] | None = None,
+        retry_state: str | None = None,
+        attempt: int,
+    ) -> list[Command]:
+        """Give a local activity its outcome; record it as a marker, run the code on, and
+        return the commands issued since the last activation (the marker first)."""
+        self._resolve_local(
+            seq, result=result, failure=failure, retry_state=retry_state, attempt=attempt
+        )
+        self._run_until_quiescent()
+        commands, self._commands = self._commands, []
+        return commands
+
+    def _resolve_local(
+        self,
+        seq: int,
+        *,
+        result: Any,
+        failure: dict[str, Any] | None,
+        retry_state: str | None,
+        attempt: int,
+    ) -> None:
+        request, handle, signature = self._locals[seq]
+        self._unresolved_locals.remove(seq)
+        self._commands.append(
+            RecordMarker(
+                marker_name=LOCAL_ACTIVITY_MARKER,
+                details={
+                    "seq": seq,
+                    "activity_type": request.activity_type,
+                    "activity_id": request.options.activity_id or str(seq),
+                    "attempt": attempt,
+                    "result": result,
+                    "failure": failure,
+                    "retry_state": retry_state,
+                },
+            )
+        )
+        if handle.done():
+            return
+        if failure is not None:
+            error = ActivityError(
+                "Local activity failed",
+                activity_type=request.activity_type,
+                activity_id=request.options.activity_id or str(seq),
+                scheduled_event_id=0,
+                attempt=attempt,
+                retry_state=RetryState(retry_state) if retry_state else None,
+            )
+            error.__cause__ = Failure.from_dict(failure).to_exception()
+            handle.set_exception(error)
+            return
+        try:
+            handle.set_result(signature.decode_result(result) if signature else result)
+        except Exception as exc:
+            handle.set_exception(exc)
+
+    def _resolve_recorded_locals(self, recorded: Sequence[HistoryEvent]) -> None:
+        """On replay: give local activities the outcomes this task recorded, in order."""
+        markers = {
+            int(details.get("seq", 0)): details
+            for e in recorded
+            if e.event_type is EventType.MARKER_RECORDED
+            and e.attributes.get("marker_name") == LOCAL_ACTIVITY_MARKER
+            and isinstance(details := e.attributes.get("details"), dict)
+        }
+        while not self._closed and self._unresolved_locals:
+            details = markers.get(self._unresolved_locals[0])
+            if details is None:
+                return  # not recorded: the worker runs it now
+            self._resolve_local(
+                self._unresolved_locals[0],
+                result=details.get("result"),
+                failure=details.get("failure"),
+                retry_state=details.get("retry_state"),
+                attempt=int(details.get("attempt") or 1),
+            )
+            self._run_until_quiescent()
 
     def bind(self, command: Command, event: HistoryEvent) -> None:
         """Remember which recorded event a command produced, so later events can find it."""
@@ -800,6 +909,35 @@ class WorkflowInstance:
         self._open_activities.add(seq)
         self._commands.append(command)
         handle.add_done_callback(lambda _h: self._on_activity_handle_done(pending))
+        return handle
+
+    def start_local_activity(
+        self,
+        activity_type: str,
+        args: Sequence[Any],
+        options: ActivityOptions,
+        *,
+        result_signature: Signature | None,
+    ) -> ActivityHandle:
+        self._local_seq += 1
+        seq = self._local_seq
+        payloads = [to_json(a) for a in args]
+        check_size(payloads, self.max_payload_bytes, f"The arguments of activity {activity_type}")
+        request = LocalActivityRequest(seq, activity_type, payloads, options)
+        handle = ActivityHandle(
+            loop=self.loop,
+            seq=seq,
+            activity_type=activity_type,
+            activity_id=options.activity_id or str(seq),
+        )
+        self._locals[seq] = (request, handle, result_signature)
+        self._unresolved_locals.append(seq)
+
+        def forget_if_cancelled(done: asyncio.Future[Any]) -> None:
+            if done.cancelled() and seq in self._unresolved_locals:
+                self._unresolved_locals.remove(seq)  # not run: nothing waits for it
+
+        handle.add_done_callback(forget_if_cancelled)
         return handle
 
     def _on_activity_handle_done(self, pending: _PendingActivity) -> None:

@@ -177,6 +177,17 @@ class WorkflowRuntime(Protocol):
         """Whether this run takes the patched branch (recording a marker when it does)."""
         ...
 
+    def start_local_activity(
+        self,
+        activity_type: str,
+        args: Sequence[Any],
+        options: ActivityOptions,
+        *,
+        result_signature: Signature | None,
+    ) -> ActivityHandle:
+        """Ask the worker to run an activity during this task; recorded as a marker."""
+        ...
+
     async def start_child_workflow(
         self,
         workflow_type: str,

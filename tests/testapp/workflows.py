@@ -398,3 +398,26 @@ class SignallerWorkflow:
         except ApplicationError as err:
             return f"failed: {err.type}"
         return "delivered"
+
+
+@workflow.defn
+class LocalStepsWorkflow:
+    """A local activity, a durable sleep (the next task replays the first from its marker),
+    then a flaky local activity retried in process."""
+
+    @workflow.run
+    async def run(self, key: str, failures: int, maximum_attempts: int) -> list[object]:
+        first = await workflow.execute_local_activity(
+            record, key, "local-1", start_to_close_timeout=SHORT
+        )
+        await workflow.sleep(5)
+        second = await workflow.execute_local_activity(
+            flaky,
+            key,
+            failures,
+            start_to_close_timeout=SHORT,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=10), maximum_attempts=maximum_attempts
+            ),
+        )
+        return [first, second]
