@@ -265,8 +265,19 @@ class WorkflowSummary:
 
 
 @dataclass(frozen=True)
+class RunReference:
+    """Another run, by id: a parent, a child, or a neighbour in a continue-as-new chain."""
+
+    workflow_id: str
+    run_id: str
+    status: str
+
+
+@dataclass(frozen=True)
 class WorkflowDescription(WorkflowSummary):
-    """What ``handle.describe()`` returns: the summary, payloads and pending work."""
+    """What ``handle.describe()`` returns: the summary, payloads, pending work and the
+    runs this one is linked to (its parent and children, the runs before and after it in
+    a continue-as-new chain)."""
 
     input: list[Any]
     result: Any
@@ -275,3 +286,8 @@ class WorkflowDescription(WorkflowSummary):
     memo: dict[str, Any]
     pending_activities: list[PendingActivity] = field(default_factory=list)
     pending_timers: list[PendingTimer] = field(default_factory=list)
+    parent: RunReference | None = None
+    continued_from: RunReference | None = None
+    continued_as: RunReference | None = None
+    #: The most recent children (at most RELATED_RUNS_SHOWN).
+    children: list[RunReference] = field(default_factory=list)

@@ -24,6 +24,7 @@ from .messages import (
 )
 from .runs import (
     Outcome,
+    RelatedRuns,
     delete_closed_runs,
     describe,
     get_execution,
@@ -31,6 +32,7 @@ from .runs import (
     list_runs,
     outcome_if_closed,
     raise_for_outcome,
+    related_runs,
     resolve_definition,
     start_workflow,
     wait_for_outcome,
@@ -49,6 +51,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "HistoryEvent",
     "Outcome",
+    "RelatedRuns",
     "StartOptions",
     "cancel_workflow",
     "check_decodable",
@@ -69,6 +72,7 @@ __all__ = [
     "prepare_signal",
     "query_workflow",
     "raise_for_outcome",
+    "related_runs",
     "require_visible",
     "resolve_definition",
     "signal_workflow",

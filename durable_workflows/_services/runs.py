@@ -21,6 +21,7 @@ from .._engine import Failure, HistoryEvent, StartOptions, WorkflowDefinition
 from ..common import (
     PendingActivity,
     PendingTimer,
+    RunReference,
     WorkflowDescription,
     WorkflowExecutionStatus,
     WorkflowSummary,
@@ -156,7 +157,61 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
             for a in activities
         ],
         pending_timers=[PendingTimer(timer_id=t.timer_id, fire_at=t.fire_at) for t in timers],
+        **_public(related_runs(execution)),
     )
+
+
+#: Children listed by describe() and the admin (the most recent).
+RELATED_RUNS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class RelatedRuns:
+    """A run's relatives, each with its primary key (for the admin's links)."""
+
+    parent: tuple[int, RunReference] | None
+    continued_from: tuple[int, RunReference] | None
+    continued_as: tuple[int, RunReference] | None
+    children: list[tuple[int, RunReference]]
+
+
+def related_runs(execution: WorkflowExecution) -> RelatedRuns:
+    """The run's parent, children and neighbours in its continue-as-new chain."""
+    runs = WorkflowExecution.objects.only("pk", "workflow_id", "run_id", "status")
+
+    def reference(row: WorkflowExecution | None) -> tuple[int, RunReference] | None:
+        if row is None:
+            return None
+        return row.pk, RunReference(row.workflow_id, str(row.run_id), row.status)
+
+    children: list[tuple[int, RunReference]] = []
+    if execution.started_children:
+        rows = runs.filter(parent_run_id=execution.run_id).order_by("-start_time", "-id")
+        children = [ref for row in rows[:RELATED_RUNS_SHOWN] if (ref := reference(row))]
+    return RelatedRuns(
+        parent=reference(runs.filter(run_id=execution.parent_run_id).first())
+        if execution.parent_run_id
+        else None,
+        continued_from=reference(runs.filter(run_id=execution.continued_run_id).first())
+        if execution.continued_run_id
+        else None,
+        continued_as=reference(runs.filter(continued_run_id=execution.run_id).first())
+        if execution.status == WorkflowStatus.CONTINUED_AS_NEW
+        else None,
+        children=children,
+    )
+
+
+def _public(related: RelatedRuns) -> dict[str, Any]:
+    def ref(pair: tuple[int, RunReference] | None) -> RunReference | None:
+        return pair[1] if pair else None
+
+    return {
+        "parent": ref(related.parent),
+        "continued_from": ref(related.continued_from),
+        "continued_as": ref(related.continued_as),
+        "children": [child for _, child in related.children],
+    }
 
 
 def history(execution: WorkflowExecution) -> list[HistoryEvent]:

@@ -303,6 +303,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if execution.search_attributes
             else None,
             "memo": shown(execution.memo, full_url) if execution.memo else None,
+            "related": self._related_links(execution),
             "timeline": timeline_page(execution, request.GET.get("events_page")),
             "message_actions": self._available_actions(request, execution),
             "all_runs_url": self._url("changelist")
@@ -316,6 +317,20 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, TEMPLATES + "detail.html", context)
+
+    def _related_links(self, execution: WorkflowExecution) -> dict[str, Any]:
+        """Parent, children and chain neighbours, each with its admin page's URL."""
+        related = _services.related_runs(execution)
+
+        def link(pair: tuple[int, Any] | None) -> dict[str, Any] | None:
+            return None if pair is None else {"ref": pair[1], "url": self._url("change", pair[0])}
+
+        return {
+            "parent": link(related.parent),
+            "continued_from": link(related.continued_from),
+            "continued_as": link(related.continued_as),
+            "children": [link(child) for child in related.children],
+        }
 
     def _available_actions(
         self, request: HttpRequest, execution: WorkflowExecution

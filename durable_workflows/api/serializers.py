@@ -165,6 +165,12 @@ class PendingTimer(serializers.Serializer[object]):
     fire_at = serializers.DateTimeField()
 
 
+class RunReference(serializers.Serializer[object]):
+    workflow_id = serializers.CharField()
+    run_id = serializers.CharField()
+    status = serializers.CharField()
+
+
 class WorkflowDescription(WorkflowSummary):
     """One run in full: what ``handle.describe()`` returns."""
 
@@ -177,6 +183,14 @@ class WorkflowDescription(WorkflowSummary):
     memo = serializers.DictField(child=ANY())
     pending_activities = PendingActivity(many=True)
     pending_timers = PendingTimer(many=True)
+    parent = RunReference(allow_null=True, help_text="The run that started this one as a child.")
+    continued_from = RunReference(
+        allow_null=True, help_text="The run this one continued (continue-as-new)."
+    )
+    continued_as = RunReference(
+        allow_null=True, help_text="The run this one continued as, once CONTINUED_AS_NEW."
+    )
+    children = RunReference(many=True, help_text="Its most recent child runs (at most 50).")
 
 
 class _EventLike(Protocol):
