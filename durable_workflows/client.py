@@ -351,6 +351,7 @@ class Client:
         memo: dict[str, Any] | None = None,
         start_signal: Any = None,
         start_signal_args: Sequence[Any] = (),
+        cron_schedule: str | None = None,
         **kwargs: Any,
     ) -> WorkflowHandle:
         """Start a workflow and return its handle without waiting.
@@ -372,6 +373,12 @@ class Client:
                 If the id is running, only the signal is delivered (to that run);
                 otherwise the run is started and receives the signal first, atomically.
             start_signal_args: Arguments of ``start_signal``.
+            cron_schedule: Five crontab fields (``"*/5 * * * *"``): a cron workflow, as
+                Temporal's. Each run starts at the next firing (its first workflow task is
+                due then); when one closes (completed, failed or timed out, but not
+                cancelled or terminated) the next run of the same id is started with the
+                same arguments. Evaluated in Celery's time zone (UTC unless configured).
+                ``result()`` returns the result of the run it was called on.
 
         Raises:
             UnknownWorkflowTypeError: ``workflow`` is not a registered workflow.
@@ -396,6 +403,7 @@ class Client:
             id_reuse_policy=id_reuse_policy,
             search_attributes=search_attributes or {},
             memo=memo or {},
+            cron_schedule=cron_schedule,
         )
         execution = _services.start_workflow(definition, call_args, options, start_signal=signal)
         return WorkflowHandle(execution.workflow_id, run_id=str(execution.run_id))

@@ -60,6 +60,9 @@ class WorkflowExecution(models.Model):
     #: The parent's StartChildWorkflowExecutionInitiated event: its close is reported to it.
     parent_initiated_event_id = models.PositiveIntegerField(null=True, blank=True)
     parent_close_policy = models.CharField(max_length=20, blank=True, default="")
+    #: A cron workflow's schedule: when it closes (not cancelled or terminated), the next
+    #: run of the id is started, its first task due at the next firing.
+    cron_schedule = models.CharField(max_length=100, blank=True, default="")
     #: Whether this run ever started a child: only then does its close look for children.
     started_children = models.BooleanField(default=False)
 

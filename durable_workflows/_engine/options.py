@@ -75,6 +75,8 @@ class StartOptions:
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
     search_attributes: dict[str, Any] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)
+    #: Five crontab fields: a cron workflow (each run starts at the next firing).
+    cron_schedule: str | None = None
 
     def __post_init__(self) -> None:
         if self.execution_timeout is not None and self.execution_timeout <= timedelta(0):

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .. import _clock, _dispatch, _registry, _store
+from .. import _clock, _cron, _dispatch, _registry, _store
 from .._engine import Failure, HistoryEvent, StartOptions, WorkflowDefinition
 from ..common import (
     PendingActivity,
@@ -68,6 +68,8 @@ def start_workflow(
     workflow_id = check_identifier(options.workflow_id, "The workflow id")
     queue = check_task_queue(options.task_queue or dw_settings.DEFAULT_TASK_QUEUE)
     check_timeout(options.execution_timeout, "The execution timeout")
+    if options.cron_schedule is not None:
+        _cron.parse(options.cron_schedule)
     payloads = encode_args(definition.run_signature, args, f"workflow {definition.name!r}")
     stored = replace(
         options,

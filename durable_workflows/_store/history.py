@@ -201,16 +201,25 @@ class HistoryWriter:
         )
         return self.execution.history_length
 
-    def request_workflow_task(self) -> None:
-        """The code has new events to see: make a workflow task pending and hint a worker."""
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """The events appended and not yet saved."""
+        return self._events
+
+    def request_workflow_task(self, *, not_before: datetime | None = None) -> None:
+        """The code has new events to see: make a workflow task pending and hint a worker.
+
+        With ``not_before`` (a cron run's first task) the task is due then, and no hint is
+        sent now: the caller sends a delayed one, or the tick redrives it when due.
+        """
         execution = self.execution
         if not execution.is_running:
             return
         if not execution.task_pending:
             execution.task_pending = True
             execution.task_attempt = 0
-            execution.task_dispatch_after = self.now
-            self._wake_task = True
+            execution.task_dispatch_after = not_before or self.now
+            self._wake_task = not_before is None
 
     def close(
         self,
@@ -230,6 +239,8 @@ class HistoryWriter:
         self._after_save.append(lambda: statements.release_pending_work(execution))
         if execution.started_children:
             self._after_save.append(lambda: _apply_parent_close_policy(execution, now))
+        if execution.cron_schedule and status in _CRON_CONTINUES_AFTER:
+            self._after_save.append(lambda: _start_next_cron_run(execution, now))
         # A child that continues as new is still the parent's child: its last run reports.
         if execution.parent_run_id is not None and status != WorkflowStatus.CONTINUED_AS_NEW:
             self._after_save.append(lambda: _report_to_parent(execution, status, now))
@@ -335,3 +346,16 @@ def _apply_parent_close_policy(parent: WorkflowExecution, now: datetime) -> None
             dispatched_at=now,
         )
         _dispatch.external_request(request.pk, parent.task_queue)
+
+
+#: A cron workflow's chain goes on after these closes; cancel and terminate stop it.
+_CRON_CONTINUES_AFTER = frozenset(
+    {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT}
+)
+
+
+def _start_next_cron_run(previous: WorkflowExecution, now: datetime) -> None:
+    # Imported here: starting a run (workflow_tasks) builds on this module's writer.
+    from .workflow_tasks import start_next_cron_run
+
+    start_next_cron_run(previous, now)

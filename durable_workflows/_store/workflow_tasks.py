@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from .. import _dispatch, _notify
+from .. import _cron, _dispatch, _notify
 from .._engine import (
     ActivityOptions,
     CancelTimer,
@@ -52,6 +52,8 @@ class Lineage:
     """Where a new run comes from: the run it continues, or the parent that starts it."""
 
     continued_from: WorkflowExecution | None = None
+    #: The next run of a cron workflow (``continued_from`` is the run that closed).
+    cron: bool = False
     parent: WorkflowExecution | None = None
     parent_initiated_event_id: int | None = None
     parent_close_policy: str = ""
@@ -97,12 +99,15 @@ def create_execution(
         expiration_time=now + execution_timeout if execution_timeout else None,
         search_attributes=options.search_attributes,
         memo=options.memo,
+        cron_schedule=options.cron_schedule or "",
     )
     attributes: dict[str, Any] = {}
     if (previous := lineage.continued_from) is not None:
         execution.continued_run_id = previous.run_id
-        execution.expiration_time = previous.expiration_time
-        execution.execution_timeout = previous.execution_timeout
+        execution.cron_schedule = previous.cron_schedule
+        if not lineage.cron:  # the timeout spans a continue-as-new chain, not a cron's
+            execution.expiration_time = previous.expiration_time
+            execution.execution_timeout = previous.execution_timeout
         execution.parent_workflow_id = previous.parent_workflow_id
         execution.parent_run_id = previous.parent_run_id
         execution.parent_initiated_event_id = previous.parent_initiated_event_id
@@ -113,6 +118,12 @@ def create_execution(
         execution.parent_run_id = parent.run_id
         execution.parent_initiated_event_id = lineage.parent_initiated_event_id
         execution.parent_close_policy = lineage.parent_close_policy
+    if execution.cron_schedule:
+        # As Temporal's start event records them: the schedule, and the first task's delay.
+        attributes["cron_schedule"] = execution.cron_schedule
+        attributes["first_workflow_task_backoff"] = (
+            _cron.next_time(execution.cron_schedule, now) - now
+        ).total_seconds()
     if execution.parent_run_id is not None:
         attributes["parent_workflow_id"] = execution.parent_workflow_id
         attributes["parent_run_id"] = str(execution.parent_run_id)
@@ -131,7 +142,10 @@ def create_execution(
             **attributes,
         },
     )
-    writer.request_workflow_task()
+    if execution.cron_schedule:
+        _wait_for_first_firing(writer)
+    else:
+        writer.request_workflow_task()
     try:
         writer.save(insert=True)
     except IntegrityError:
@@ -145,6 +159,20 @@ def create_execution(
             run_id=str(running.run_id) if running else None,
         ) from None
     return execution
+
+
+def _wait_for_first_firing(writer: HistoryWriter) -> None:
+    """A cron run's first task is due at the schedule's next firing: a delayed hint if it
+    is near (the countdown fast path), else the tick's redrive when it comes due."""
+    execution, now = writer.execution, writer.now
+    due = _cron.next_time(execution.cron_schedule, now)
+    writer.request_workflow_task(not_before=due)
+    if due - now <= dw_settings.COUNTDOWN_FAST_PATH_MAX:
+
+        def hint() -> None:
+            _dispatch.workflow_task(str(execution.run_id), execution.task_queue, due - now)
+
+        writer.after_save(hint)
 
 
 def _check_reuse_policy(workflow_id: str, policy: WorkflowIDReusePolicy) -> None:
@@ -359,6 +387,28 @@ def _record_update_completed(writer: HistoryWriter, command: CompleteWorkflowUpd
         },
     )
     writer.after_save(lambda: _notify.notify(f"update:{command.update_id}"))
+
+
+def start_next_cron_run(previous: WorkflowExecution, now: datetime) -> None:
+    """A cron run closed (not cancelled or terminated): start the next run of its id, with
+    the same arguments, its first task due at the schedule's next firing."""
+    create_execution(
+        previous.workflow_type,
+        previous.input,
+        StartOptions(
+            workflow_id=previous.workflow_id,
+            task_queue=previous.task_queue,
+            execution_timeout=(
+                timedelta(seconds=previous.execution_timeout)
+                if previous.execution_timeout
+                else None
+            ),
+            search_attributes=dict(previous.search_attributes or {}),
+            memo=dict(previous.memo or {}),
+        ),
+        now,
+        lineage=Lineage(continued_from=previous, cron=True),
+    )
 
 
 def _record_complete(writer: HistoryWriter, command: CompleteWorkflowExecution) -> None:

@@ -421,3 +421,12 @@ class LocalStepsWorkflow:
             ),
         )
         return [first, second]
+
+
+@workflow.defn
+class CronTickWorkflow:
+    """One firing of a cron workflow: reports when it started (workflow time)."""
+
+    @workflow.run
+    async def run(self, label: str) -> str:
+        return f"{label}@{workflow.now():%H:%M:%S}"
