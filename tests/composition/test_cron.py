@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -32,7 +33,7 @@ def test_each_run_starts_at_the_next_firing_and_terminate_ends_the_chain() -> No
         env.sleep(timedelta(minutes=11))
         runs = runs_of(workflow_id)
         assert len(runs) >= 3
-        for previous, following in zip(runs, runs[1:], strict=False):
+        for previous, following in itertools.pairwise(runs):
             assert following.continued_run_id == previous.run_id
             assert following.cron_schedule == "*/5 * * * *"
         results = [r.result for r in runs if r.status == WorkflowStatus.COMPLETED]
