@@ -55,6 +55,8 @@ def install() -> None:
             return
         if task_name == "durable_workflows.workflow_task":
             hold(str(args[0]))
+        elif task_name == "durable_workflows.deliver_request":
+            hold("deliver-requests")
         elif task_name == "durable_workflows.activity_task":
             from durable_workflows.models import ActivityTask
 

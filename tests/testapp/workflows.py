@@ -22,6 +22,7 @@ from .activities import (
     record_and_pause_next_task,
     wait_for_file,
 )
+from .time_workflows import RunActivityWorkflow
 from .types import Order, Receipt
 
 SHORT = timedelta(seconds=20)
@@ -430,3 +431,43 @@ class CronTickWorkflow:
     @workflow.run
     async def run(self, label: str) -> str:
         return f"{label}@{workflow.now():%H:%M:%S}"
+
+
+@workflow.defn
+class ChildRunnerWorkflow:
+    """A parent whose child runs one activity (RunActivityWorkflow) with the options given."""
+
+    @workflow.run
+    async def run(
+        self, child_id: str, activity: str, args: list[object], options: dict[str, object]
+    ) -> object:
+        return await workflow.execute_child_workflow(
+            RunActivityWorkflow.run, activity, args, options, id=child_id
+        )
+
+
+@workflow.defn
+class WaitingParentWorkflow:
+    """Starts a long-sleeping child with the given close policy, then waits to be ended."""
+
+    @workflow.run
+    async def run(self, child_id: str, policy: str) -> None:
+        await workflow.start_child_workflow(
+            SleeperWorkflow.run,
+            child_id,
+            3600.0,
+            id=child_id,
+            parent_close_policy=workflow.ParentClosePolicy(policy),
+        )
+        await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn
+class CounterChainWorkflow:
+    """Counts to ``total`` in runs of one step each: continue-as-new ``total`` times."""
+
+    @workflow.run
+    async def run(self, remaining: int, count: int) -> int:
+        if remaining > 0:
+            workflow.continue_as_new(remaining - 1, count + 1)
+        return count
