@@ -164,14 +164,29 @@ def _temporal_shape(activity: PendingActivity) -> PendingActivityInfo:
 
 
 class WorkflowHandle:
-    """A workflow by id (and optionally one run of it); nothing is read until a method is called."""
+    """A workflow by id (and optionally one run of it); nothing is read until a method is called.
+
+    A handle that ``start_workflow`` returns knows the run it started (``run_id`` and
+    ``first_execution_run_id``): ``result()``, ``describe()`` and ``fetch_history()`` read
+    that run (``result()`` then follows its continue-as-new chain), while signals, queries,
+    updates, cancel and terminate go to the workflow id's running run, as Temporal's
+    handle does, so they reach the run a continue-as-new put in its place.
+    """
 
     def __init__(
-        self, workflow_id: str, *, run_id: str | None = None, result_type: Any = None
+        self,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        result_type: Any = None,
+        first_execution_run_id: str | None = None,
     ) -> None:
         self.workflow_id = workflow_id
-        self.run_id = run_id
+        self.run_id = run_id or first_execution_run_id
+        self.first_execution_run_id = first_execution_run_id
         self.result_type = result_type
+        #: The run messages go to: the one named, or (None) the latest of the id.
+        self._message_run_id = None if first_execution_run_id else run_id
 
     def __repr__(self) -> str:
         return f"<WorkflowHandle {self.workflow_id!r} run={self.run_id}>"
@@ -239,7 +254,7 @@ class WorkflowHandle:
             WorkflowNotFoundError: no such workflow.
         """
         _services.signal_workflow(
-            self.workflow_id, signal, _call_args(args, kwargs, "signal"), self.run_id
+            self.workflow_id, signal, _call_args(args, kwargs, "signal"), self._message_run_id
         )
 
     def query(self, query: Any, *args: Any, **kwargs: Any) -> Any:
@@ -251,7 +266,7 @@ class WorkflowHandle:
             UnknownHandlerError, InvalidArgumentError, WorkflowQueryFailedError,
             WorkflowNotFoundError.
         """
-        execution = self._execution()
+        execution = _services.get_execution(self.workflow_id, self._message_run_id)
         name = _services.handler_name(query, "query")
         value = _services.query_workflow(
             self.workflow_id, name, _call_args(args, kwargs, "query"), str(execution.run_id)
@@ -279,7 +294,7 @@ class WorkflowHandle:
         seconds = _arguments.check_wait_seconds(timeout, "The update timeout")
         if id is not None:
             _arguments.check_identifier(id, "The update id")
-        execution = self._execution()
+        execution = _services.get_execution(self.workflow_id, self._message_run_id)
         name = _services.handler_name(update, "update")
         value = _services.update_workflow(
             self.workflow_id,
@@ -293,11 +308,11 @@ class WorkflowHandle:
 
     def cancel(self, reason: str = "") -> None:
         """Request cancellation: the workflow sees ``asyncio.CancelledError`` where it awaits."""
-        _services.cancel_workflow(self.workflow_id, self.run_id, reason)
+        _services.cancel_workflow(self.workflow_id, self._message_run_id, reason)
 
     def terminate(self, reason: str = "") -> None:
         """Close the run as TERMINATED at once; no workflow code runs."""
-        _services.terminate_workflow(self.workflow_id, reason, self.run_id)
+        _services.terminate_workflow(self.workflow_id, reason, self._message_run_id)
 
     async def aresult(self, timeout: float | timedelta | None = None) -> Any:
         return await _async(self.result)(timeout)
@@ -406,7 +421,7 @@ class Client:
             cron_schedule=cron_schedule,
         )
         execution = _services.start_workflow(definition, call_args, options, start_signal=signal)
-        return WorkflowHandle(execution.workflow_id, run_id=str(execution.run_id))
+        return WorkflowHandle(execution.workflow_id, first_execution_run_id=str(execution.run_id))
 
     def execute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
         """Start a workflow and wait for its result (arguments as :meth:`start_workflow`)."""

@@ -19,6 +19,7 @@ from tests.testapp.workflows import (
     ContinuedInfoWorkflow,
     CountdownWorkflow,
     ParentWorkflow,
+    RenewingWorkflow,
     SignallerWorkflow,
 )
 
@@ -73,12 +74,16 @@ def test_the_new_run_knows_the_run_it_continued() -> None:
     assert start.attributes["continued_execution_run_id"] == str(first.run_id)
 
 
-def test_a_signal_by_workflow_id_reaches_the_run_that_continued() -> None:
-    workflow_id = new_id("cart-chain")
+def test_the_start_handle_signals_whichever_run_continued_the_chain() -> None:
+    workflow_id = new_id("renewing")
     with WorkflowEnvironment.start_time_skipping():
-        handle = client.start_workflow(CartWorkflow.run, id=workflow_id)
-        handle.signal(CartWorkflow.checkout)
-        assert handle.result() == 0
+        handle = client.start_workflow(RenewingWorkflow.run, 0, id=workflow_id)
+        handle.signal(RenewingWorkflow.renew_now)
+        handle.signal(RenewingWorkflow.renew_now)  # reaches the second run
+        handle.signal(RenewingWorkflow.stop_now)  # and this the third
+        assert handle.result() == 2
+    assert handle.run_id == handle.first_execution_run_id == str(runs_of(workflow_id)[0].run_id)
+    assert len(runs_of(workflow_id)) == 3
 
 
 # --- child workflows -------------------------------------------------------------------------

@@ -471,3 +471,27 @@ class CounterChainWorkflow:
         if remaining > 0:
             workflow.continue_as_new(remaining - 1, count + 1)
         return count
+
+
+@workflow.defn
+class RenewingWorkflow:
+    """Continues as new when told to renew; finishes when told to stop."""
+
+    def __init__(self) -> None:
+        self.renew = False
+        self.stop = False
+
+    @workflow.run
+    async def run(self, generation: int) -> int:
+        await workflow.wait_condition(lambda: self.renew or self.stop)
+        if self.stop:
+            return generation
+        workflow.continue_as_new(generation + 1)
+
+    @workflow.signal
+    def renew_now(self) -> None:
+        self.renew = True
+
+    @workflow.signal
+    def stop_now(self) -> None:
+        self.stop = True
