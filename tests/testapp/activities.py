@@ -7,7 +7,7 @@ from pathlib import Path
 from durable_workflows import activity
 from durable_workflows.exceptions import ApplicationError
 
-from .models import SideEffect
+from .models import SideEffect, WebhookRequest
 from .types import Order, Receipt
 
 
@@ -75,3 +75,13 @@ def double(value: int) -> int:
 def price_order(order: Order) -> Receipt:
     total = sum((line.price * line.quantity for line in order.lines), Decimal("0"))
     return Receipt(order_id=order.order_id, total=total, placed_at=order.placed_at)
+
+
+@activity.defn
+def ask_third_party(key: str) -> str:
+    """Hand this attempt's task token to a third party, which settles it later."""
+    info = activity.info()
+    WebhookRequest.objects.create(
+        key=key, attempt=info.attempt, task_token=info.task_token.decode("ascii")
+    )
+    activity.raise_complete_async()
