@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.core import signing
 
-from durable_workflows import Client, _task_tokens
+from durable_workflows import Client, _task_tokens, activity
 from durable_workflows._engine import EventType
 from durable_workflows.client import AsyncActivityCancelledError
 from durable_workflows.exceptions import (
@@ -60,10 +60,11 @@ def test_the_activity_is_left_started_and_its_token_names_the_attempt() -> None:
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
-def test_completing_through_the_handle_finishes_the_workflow() -> None:
+@pytest.mark.parametrize("coroutine", [False, True], ids=["function", "coroutine"])
+def test_completing_through_the_handle_finishes_the_workflow(coroutine: bool) -> None:
     key = new_key()
     with WorkflowEnvironment.start_time_skipping():
-        handle = client.start_workflow(WebhookWorkflow.run, key, id=key)
+        handle = client.start_workflow(WebhookWorkflow.run, key, 3600.0, None, 1, coroutine, id=key)
         (token,) = WebhookRequest.tokens(key)
         client.get_async_activity_handle(task_token=token.encode()).complete("approved")
         assert handle.result() == "approved"
@@ -270,3 +271,8 @@ def test_the_temporal_shaped_client_completes_with_awaitable_calls() -> None:
             return await handle.result()
 
         assert asyncio.run(main()) == "awaited"
+
+
+def test_raise_complete_async_outside_an_activity_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="inside an activity"):
+        activity.raise_complete_async()

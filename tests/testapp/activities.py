@@ -1,5 +1,6 @@
 """Activities used by the tests. Side effects are rows, so any process can count them."""
 
+import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -83,5 +84,18 @@ def ask_third_party(key: str) -> str:
     info = activity.info()
     WebhookRequest.objects.create(
         key=key, attempt=info.attempt, task_token=info.task_token.decode("ascii")
+    )
+    activity.raise_complete_async()
+
+
+@activity.defn
+async def ask_third_party_async(key: str) -> str:
+    """``ask_third_party`` as a coroutine: the worker runs it on an event loop."""
+    info = activity.info()
+    await asyncio.to_thread(
+        WebhookRequest.objects.create,
+        key=key,
+        attempt=info.attempt,
+        task_token=info.task_token.decode("ascii"),
     )
     activity.raise_complete_async()

@@ -16,6 +16,7 @@ from durable_workflows.exceptions import (
 
 from .activities import (
     ask_third_party,
+    ask_third_party_async,
     async_echo,
     double,
     flaky,
@@ -417,10 +418,11 @@ class WebhookWorkflow:
         start_to_close: float = 3600.0,
         heartbeat: float | None = None,
         attempts: int = 1,
+        coroutine: bool = False,
     ) -> object:
         try:
             return await workflow.execute_activity(
-                ask_third_party,
+                ask_third_party_async if coroutine else ask_third_party,
                 key,
                 start_to_close_timeout=timedelta(seconds=start_to_close),
                 heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
