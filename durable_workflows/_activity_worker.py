@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from django.db import close_old_connections
 
-from . import _clock, _registry, _store
+from . import _clock, _registry, _store, _task_tokens
 from ._engine import Failure, check_size, to_json
 from ._store import PendingWorkflowTask
-from .activity import ActivityContext, Info, reset_context, use_context
+from .activity import ActivityContext, Info, _CompleteAsyncError, reset_context, use_context
 from .activity import logger as activity_logger
 from .conf import dw_settings
 from .exceptions import CancelledError
@@ -68,8 +68,14 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
         info=_info(activity), heartbeat=heartbeater.heartbeat, is_cancelled=heartbeater.is_cancelled
     )
     token = use_context(context)
+    next_task: PendingWorkflowTask | None = None
     try:
         payload = _run(activity)
+    except _CompleteAsyncError:
+        # The outcome comes from outside (the task token): record none. The attempt stays
+        # STARTED with its deadlines, so one that no one completes times out as any other.
+        heartbeater.flush()
+        heartbeater.stop()
     except (Exception, asyncio.CancelledError) as exc:  # an async activity may end cancelled
         if not isinstance(exc, asyncio.CancelledError | CancelledError):
             # Temporal's record, tagged as its SDK tags it, so log filters written for it match.
@@ -130,6 +136,7 @@ def _info(activity: ActivityTask) -> Info:
         heartbeat_details=tuple(activity.heartbeat_details or ()),
         heartbeat_timeout=activity.heartbeat_timeout,
         start_to_close_timeout=activity.start_to_close_timeout,
+        task_token=_task_tokens.issue(activity.pk, activity.attempt),
     )
 
 

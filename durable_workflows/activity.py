@@ -4,6 +4,12 @@ An activity is an ordinary function (sync or ``async``) decorated with
 :func:`defn`. It runs in a Celery worker, may do any I/O, and is retried by its
 ``RetryPolicy`` when it raises. Activities are at-least-once: make them
 idempotent, or use ``info().attempt`` and heartbeat details to resume.
+
+An activity may also hand its outcome to someone else: it passes ``info().task_token``
+on (to a third party's webhook, a queue, a person) and calls
+:func:`raise_complete_async`; whoever holds the token later completes, fails or
+heartbeats the attempt through ``Client().get_async_activity_handle(task_token=...)``
+or the HTTP API (``POST activities/<token>/complete/``).
 """
 
 from __future__ import annotations
@@ -13,13 +19,22 @@ import logging
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from . import _registry
 from ._engine import ActivityDefinition
 from ._engine.definitions import ACTIVITY_ATTR
 
-__all__ = ["Info", "defn", "heartbeat", "in_activity", "info", "is_cancelled", "logger"]
+__all__ = [
+    "Info",
+    "defn",
+    "heartbeat",
+    "in_activity",
+    "info",
+    "is_cancelled",
+    "logger",
+    "raise_complete_async",
+]
 
 FnT = TypeVar("FnT", bound=Callable[..., Any])
 
@@ -42,6 +57,9 @@ class Info:
     start_to_close_timeout: float | None = None
     #: True inside a local activity (``workflow.execute_local_activity``).
     is_local: bool = False
+    #: Names this attempt, signed with the project's SECRET_KEY (URL-safe ASCII): what
+    #: ``Client().get_async_activity_handle(task_token=...)`` and the HTTP API take.
+    task_token: bytes = b""
 
 
 @dataclass
@@ -100,6 +118,30 @@ def heartbeat(*details: Any) -> None:
 def is_cancelled() -> bool:
     """True once cancellation of this activity has been requested (learned on heartbeat)."""
     return _current().is_cancelled()
+
+
+class _CompleteAsyncError(BaseException):
+    """Raised by :func:`raise_complete_async`; the worker records no outcome for the attempt.
+
+    A ``BaseException`` (as Temporal's), so ``except Exception`` in the activity does not
+    swallow it.
+    """
+
+
+def raise_complete_async() -> NoReturn:
+    """End this attempt without completing it: its outcome will come from outside.
+
+    The worker records nothing; the attempt stays started, and its start-to-close,
+    heartbeat and schedule-to-close timeouts still apply (an attempt no one completes
+    times out and is retried per its retry policy). Whoever holds ``info().task_token``
+    completes, fails, heartbeats or reports the cancellation of the attempt with
+    ``Client().get_async_activity_handle(task_token=...)`` or over HTTP.
+
+    Raises:
+        RuntimeError: called outside an activity.
+    """
+    _current()
+    raise _CompleteAsyncError()
 
 
 class _ActivityLogger(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -33,6 +33,7 @@ from .common import (
     WorkflowUpdateStage,
 )
 from .exceptions import (
+    AsyncActivityCancelledError,
     InvalidArgumentError,
     WorkflowFailureError,
     WorkflowQueryFailedError,
@@ -70,6 +71,9 @@ def _ensure_django() -> None:
 
 
 __all__ = [
+    "ActivityCompletionHandle",
+    "AsyncActivityCancelledError",
+    "AsyncActivityHandle",
     "AsyncClient",
     "AsyncWorkflowHandle",
     "Client",
@@ -433,6 +437,16 @@ class Client:
         """A handle on ``workflow_id`` (its latest run unless ``run_id`` is given)."""
         return WorkflowHandle(workflow_id, run_id=run_id, result_type=result_type)
 
+    def get_async_activity_handle(self, *, task_token: bytes | str) -> ActivityCompletionHandle:
+        """A handle to settle an activity attempt that called ``activity.raise_complete_async()``.
+
+        ``task_token`` is the attempt's ``activity.info().task_token`` (bytes, or the same
+        text as a string). Nothing is read until a method of the handle is called.
+        Temporal also finds an activity by workflow id and activity id; here only the
+        token does.
+        """
+        return ActivityCompletionHandle(task_token)
+
     def list_workflows(
         self,
         status: str | None = None,
@@ -491,6 +505,103 @@ def _call_args(args: Sequence[Any], kwargs: dict[str, Any], where: str) -> list[
     if extra is not None and args:
         raise TypeError(f"{where}(): pass arguments positionally or as args=[...], not both.")
     return list(extra if extra is not None else args)
+
+
+class ActivityCompletionHandle:
+    """Completes, fails or heartbeats one activity attempt from outside its worker.
+
+    What ``Client().get_async_activity_handle(task_token=...)`` returns; the attempt is
+    the one whose ``activity.info().task_token`` this is, and it must have called
+    ``activity.raise_complete_async()`` (or still be running). Each method records at
+    once, in one transaction, and the workflow is woken as by a worker's outcome.
+
+    Every method raises:
+        InvalidTaskTokenError: the token was not issued by this project (forged, altered,
+            or signed with another SECRET_KEY).
+        AsyncActivityAlreadyCompletedError: the attempt is over: settled already, timed
+            out (a retry has a token of its own), cancelled, or its workflow closed.
+    """
+
+    def __init__(self, task_token: bytes | str) -> None:
+        if not isinstance(task_token, bytes | str):
+            raise TypeError(f"task_token must be bytes or str, got {type(task_token).__name__}.")
+        self.task_token = task_token
+
+    def __repr__(self) -> str:
+        return "<ActivityCompletionHandle>"  # the token is a credential: not shown
+
+    def complete(self, result: Any = None) -> None:
+        """Complete the activity with ``result`` (what the workflow's await returns).
+
+        Raises:
+            PayloadError: ``result`` cannot be stored (not JSON, too deep, too large).
+        """
+        _services.complete_activity(self.task_token, result)
+
+    def fail(self, error: BaseException, *, last_heartbeat_details: Sequence[Any] = ()) -> None:
+        """Fail this attempt with ``error``: it is retried per the activity's retry policy,
+        or the workflow sees ``ActivityError`` whose cause is ``error``.
+
+        An ``ApplicationError`` keeps its ``type``, details and ``non_retryable``; any other
+        exception becomes an application failure named after its class.
+        """
+        _services.fail_activity(self.task_token, error, last_heartbeat_details)
+
+    def heartbeat(self, *details: Any) -> None:
+        """Record progress (``details`` reach a retry as ``info().heartbeat_details``) and
+        push back the heartbeat timeout.
+
+        Raises:
+            AsyncActivityCancelledError: cancellation of the activity was requested (the
+                details are recorded all the same); stop, and call
+                :meth:`report_cancellation`. It is a ``CancelledError``.
+        """
+        if _services.heartbeat_activity(self.task_token, details):
+            raise AsyncActivityCancelledError()
+
+    def report_cancellation(self, *details: Any) -> None:
+        """Close the activity as cancelled, after :meth:`heartbeat` reported a cancellation.
+
+        Raises:
+            ActivityNotCancelRequestedError: no one asked to cancel it.
+        """
+        _services.report_activity_cancellation(self.task_token, details)
+
+    async def acomplete(self, result: Any = None) -> None:
+        await _async(self.complete)(result)
+
+    async def afail(
+        self, error: BaseException, *, last_heartbeat_details: Sequence[Any] = ()
+    ) -> None:
+        await _async(self.fail)(error, last_heartbeat_details=last_heartbeat_details)
+
+    async def aheartbeat(self, *details: Any) -> None:
+        await _async(self.heartbeat)(*details)
+
+    async def areport_cancellation(self, *details: Any) -> None:
+        await _async(self.report_cancellation)(*details)
+
+
+class AsyncActivityHandle:
+    """Temporal's async activity handle: an :class:`ActivityCompletionHandle` whose methods
+    are awaitable (what ``AsyncClient.get_async_activity_handle`` returns)."""
+
+    def __init__(self, handle: ActivityCompletionHandle) -> None:
+        self._handle = handle
+
+    async def complete(self, result: Any = None) -> None:
+        await self._handle.acomplete(result)
+
+    async def fail(
+        self, error: BaseException, *, last_heartbeat_details: Sequence[Any] = ()
+    ) -> None:
+        await self._handle.afail(error, last_heartbeat_details=last_heartbeat_details)
+
+    async def heartbeat(self, *details: Any) -> None:
+        await self._handle.aheartbeat(*details)
+
+    async def report_cancellation(self, *details: Any) -> None:
+        await self._handle.areport_cancellation(*details)
 
 
 class AsyncWorkflowHandle:
@@ -553,3 +664,7 @@ class AsyncClient:
 
     async def list_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowSummary]:
         return await self._client.alist_workflows(*args, **kwargs)
+
+    def get_async_activity_handle(self, *, task_token: bytes | str) -> AsyncActivityHandle:
+        """Temporal's: a handle whose awaitable methods settle the attempt of ``task_token``."""
+        return AsyncActivityHandle(self._client.get_async_activity_handle(task_token=task_token))

@@ -20,13 +20,17 @@ from typing import Any, Protocol
 
 __all__ = [
     "ActivityError",
+    "ActivityNotCancelRequestedError",
     "ApplicationError",
+    "AsyncActivityAlreadyCompletedError",
+    "AsyncActivityCancelledError",
     "CancelledError",
     "ChildWorkflowError",
     "DurableWorkflowsError",
     "FailureError",
     "FailureStructure",
     "InvalidArgumentError",
+    "InvalidTaskTokenError",
     "NondeterminismError",
     "PayloadError",
     "RetryState",
@@ -195,6 +199,20 @@ class CancelledError(FailureError):
         self.details = details
 
 
+class AsyncActivityCancelledError(CancelledError):
+    """Cancellation of an activity completed asynchronously was requested (Temporal's name).
+
+    Raised by ``heartbeat()`` of the client's async activity handle; the caller should stop
+    the work and call ``report_cancellation()``. A :class:`CancelledError`, so code that
+    catches that catches this too.
+    """
+
+    code = "activity_cancel_requested"
+
+    def __init__(self, message: str = "Cancellation of the activity was requested") -> None:
+        super().__init__(message)
+
+
 class TerminatedError(FailureError):
     """The workflow was terminated."""
 
@@ -315,6 +333,33 @@ class UnknownHandlerError(InvalidArgumentError, LookupError):
         super().__init__(message)
         self.kind = kind
         self.name = name
+
+
+class InvalidTaskTokenError(DurableWorkflowsError):
+    """A task token that this project did not issue: malformed, altered, or signed with
+    another SECRET_KEY. It grants nothing, so the API answers 403."""
+
+    http_status = 403
+    code = "invalid_task_token"
+
+
+class AsyncActivityAlreadyCompletedError(DurableWorkflowsError):
+    """The attempt a task token names is over: it completed, failed, timed out (and may
+    have been retried under a new token), was cancelled, or its workflow closed.
+
+    An outcome or heartbeat for it would be stale, so nothing is recorded (API: 409).
+    """
+
+    http_status = 409
+    code = "activity_already_completed"
+
+
+class ActivityNotCancelRequestedError(DurableWorkflowsError):
+    """``report_cancellation()`` for an attempt whose cancellation no one requested (as
+    Temporal's server refuses it); complete or fail the activity instead."""
+
+    http_status = 409
+    code = "activity_not_cancel_requested"
 
 
 class WorkflowNotFoundError(DurableWorkflowsError, LookupError):

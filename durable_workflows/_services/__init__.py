@@ -3,6 +3,7 @@
 ``runs``: start, find, describe, list, read history, wait for outcomes, delete.
 ``messages``: signal, query, update, cancel, terminate. ``visibility``: the listing
 query and history pages. ``arguments``: checks made before anything is written.
+``async_activities``: completing, failing and heartbeating an activity by task token.
 Adapters call these; they never write through the store themselves.
 """
 
@@ -11,6 +12,13 @@ Adapters call these; they never write through the store themselves.
 from .._engine import HistoryEvent, StartOptions
 from .._engine import to_json as json_ready
 from .arguments import check_decodable, check_identifier, handler_name
+from .async_activities import (
+    check_task_token,
+    complete_activity,
+    fail_activity,
+    heartbeat_activity,
+    report_activity_cancellation,
+)
 from .locking import locked_run
 from .messages import (
     cancel_workflow,
@@ -56,12 +64,16 @@ __all__ = [
     "cancel_workflow",
     "check_decodable",
     "check_identifier",
+    "check_task_token",
+    "complete_activity",
     "decode_handler_result",
     "delete_closed_runs",
     "describe",
+    "fail_activity",
     "get_execution",
     "handler_name",
     "handler_names",
+    "heartbeat_activity",
     "history",
     "history_page",
     "json_ready",
@@ -73,6 +85,7 @@ __all__ = [
     "query_workflow",
     "raise_for_outcome",
     "related_runs",
+    "report_activity_cancellation",
     "require_visible",
     "resolve_definition",
     "signal_workflow",

@@ -37,9 +37,9 @@ from .messages import (
     terminate,
     update_outcome,
 )
+from .starts import create_execution
 from .timers import FiredTimers, fire_due_timers, time_out_run, timer_execution_pk
 from .workflow_tasks import (
-    create_execution,
     mark_task_seen,
     record_task_completed,
     record_task_failed,

@@ -239,8 +239,6 @@ class HistoryWriter:
         self._after_save.append(lambda: statements.release_pending_work(execution))
         if execution.started_children:
             self._after_save.append(lambda: _apply_parent_close_policy(execution, now))
-        if execution.cron_schedule and status in _CRON_CONTINUES_AFTER:
-            self._after_save.append(lambda: _start_next_cron_run(execution, now))
         # A child that continues as new is still the parent's child: its last run reports.
         if execution.parent_run_id is not None and status != WorkflowStatus.CONTINUED_AS_NEW:
             self._after_save.append(lambda: _report_to_parent(execution, status, now))
@@ -346,16 +344,3 @@ def _apply_parent_close_policy(parent: WorkflowExecution, now: datetime) -> None
             dispatched_at=now,
         )
         _dispatch.external_request(request.pk, parent.task_queue)
-
-
-#: A cron workflow's chain goes on after these closes; cancel and terminate stop it.
-_CRON_CONTINUES_AFTER = frozenset(
-    {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT}
-)
-
-
-def _start_next_cron_run(previous: WorkflowExecution, now: datetime) -> None:
-    # Imported here: starting a run (workflow_tasks) builds on this module's writer.
-    from .workflow_tasks import start_next_cron_run
-
-    start_next_cron_run(previous, now)

@@ -10,6 +10,7 @@ from django.db import transaction
 from .._engine import EventType, Failure
 from ..models import Timer, TimerStatus, WorkflowStatus
 from .history import HistoryWriter, PendingWorkflowTask, lock_execution
+from .starts import then_next_cron_run
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def time_out_run(execution_pk: int, now: datetime) -> bool:
             WorkflowStatus.TIMED_OUT,
             failure=Failure.workflow_timed_out().to_dict(),
         )
+        then_next_cron_run(writer)
         writer.save()
         return True
 

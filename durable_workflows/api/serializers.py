@@ -84,6 +84,41 @@ class ReasonRequest(serializers.Serializer[None]):
     reason = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
 
 
+class CompleteActivityRequest(serializers.Serializer[None]):
+    result = serializers.JSONField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="What the workflow's await of the activity returns (null if left out).",
+    )
+
+
+class ActivityErrorBody(serializers.Serializer[None]):
+    message = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    type = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The error's type, matched by the retry policy's non_retryable_error_types.",
+    )
+    non_retryable = serializers.BooleanField(
+        required=False, default=False, help_text="True: no retry, the activity fails now."
+    )
+    details = _args_field("Values carried with the failure (ApplicationError details).")
+
+
+class FailActivityRequest(serializers.Serializer[None]):
+    error = ActivityErrorBody()
+    last_heartbeat_details = _args_field(
+        "Recorded as the last heartbeat first, so a retry resumes from them."
+    )
+
+
+class HeartbeatActivityRequest(serializers.Serializer[None]):
+    details = _args_field("Progress, seen by a retry as info().heartbeat_details.")
+
+
 class RunQuery(serializers.Serializer[None]):
     run_id = serializers.UUIDField(
         required=False, help_text="A run of the workflow; the latest run by default."
@@ -223,6 +258,19 @@ class Result(serializers.Serializer[object]):
 class Accepted(serializers.Serializer[object]):
     workflow_id = serializers.CharField()
     run_id = serializers.UUIDField()
+
+
+class ActivityOutcome(serializers.Serializer[object]):
+    status = serializers.CharField(
+        help_text="The activity's status afterwards: COMPLETED, FAILED, CANCELED, or "
+        "SCHEDULED (the failure will be retried, under a new task token)."
+    )
+
+
+class HeartbeatResponse(serializers.Serializer[object]):
+    cancel_requested = serializers.BooleanField(
+        help_text="Cancellation was requested: stop, and report the cancellation."
+    )
 
 
 class ErrorDetail(serializers.Serializer[object]):

@@ -37,6 +37,20 @@ urlpatterns = [
     path(f"{WORKFLOW}cancel/", views.CancelView.as_view(), name="workflow-cancel"),
     path(f"{WORKFLOW}terminate/", views.TerminateView.as_view(), name="workflow-terminate"),
     path(WORKFLOW, views.WorkflowDetailView.as_view(), name="workflow-detail"),
+    # Async activity completion: the task token authenticates the call by itself.
+    path(
+        "activities/<str:task_token>/complete/",
+        views.CompleteActivityView.as_view(),
+        name="activity-complete",
+    ),
+    path(
+        "activities/<str:task_token>/fail/", views.FailActivityView.as_view(), name="activity-fail"
+    ),
+    path(
+        "activities/<str:task_token>/heartbeat/",
+        views.HeartbeatActivityView.as_view(),
+        name="activity-heartbeat",
+    ),
     # Anything else under the API's prefix: a JSON 404 (after authentication), not a page.
     re_path(r"", views.UnknownRouteView.as_view()),
 ]

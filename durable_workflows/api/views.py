@@ -26,6 +26,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, mixins, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +36,7 @@ from rest_framework.views import APIView
 
 from .. import _services
 from ..common import WorkflowIDReusePolicy
+from ..exceptions import ApplicationError
 from ..models import WorkflowExecution
 from . import serializers as s
 from .errors import exception_handler
@@ -326,6 +328,81 @@ class TerminateView(WorkflowAPIView):
 def accepted(execution: WorkflowExecution) -> Response:
     body = {"workflow_id": execution.workflow_id, "run_id": execution.run_id}
     return Response(s.Accepted(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- async activity completion: the task token is the credential ------------------------------
+
+ACTIVITIES_TAG = "activities"
+
+
+class TaskTokenView(WorkflowAPIView):
+    """Settles one activity attempt; the task token in the path authenticates the call.
+
+    A token is a capability (a third party's webhook holds it), so no login, session or
+    CSRF token is asked for: no authenticator runs at all. The project's anonymous
+    throttles, if any, still apply. A token this project did not sign gets 403, the
+    token of an attempt that is over 409.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    required_permissions: dict[str, str] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The credential first: a forged token learns nothing about what a body should be.
+        _services.check_task_token(kwargs["task_token"])
+
+
+class CompleteActivityView(TaskTokenView):
+    @extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary="Complete an activity that was left to complete asynchronously",
+        auth=[],
+        request=s.CompleteActivityRequest,
+        responses={200: s.ActivityOutcome, **_errors(409, 413, 415)},
+    )
+    def post(self, request: Request, task_token: str) -> Response:
+        data = _valid(s.CompleteActivityRequest, request.data)
+        status_after = _services.complete_activity(task_token, data["result"])
+        return Response(s.ActivityOutcome({"status": status_after}).data)
+
+
+class FailActivityView(TaskTokenView):
+    @extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary="Fail an activity attempt (retried per its retry policy)",
+        auth=[],
+        request=s.FailActivityRequest,
+        responses={200: s.ActivityOutcome, **_errors(409, 413, 415)},
+    )
+    def post(self, request: Request, task_token: str) -> Response:
+        data = _valid(s.FailActivityRequest, request.data)
+        error = data["error"]
+        failure = ApplicationError(
+            error["message"],
+            *error["details"],
+            type=error["type"],
+            non_retryable=error["non_retryable"],
+        )
+        status_after = _services.fail_activity(
+            task_token, failure, last_heartbeat_details=data["last_heartbeat_details"]
+        )
+        return Response(s.ActivityOutcome({"status": status_after}).data)
+
+
+class HeartbeatActivityView(TaskTokenView):
+    @extend_schema(
+        tags=[ACTIVITIES_TAG],
+        summary="Record an activity's progress and learn whether it is cancelled",
+        auth=[],
+        request=s.HeartbeatActivityRequest,
+        responses={200: s.HeartbeatResponse, **_errors(409, 413, 415)},
+    )
+    def post(self, request: Request, task_token: str) -> Response:
+        details = _valid(s.HeartbeatActivityRequest, request.data)["details"]
+        cancel_requested = _services.heartbeat_activity(task_token, details)
+        return Response(s.HeartbeatResponse({"cancel_requested": cancel_requested}).data)
 
 
 class UnknownRouteView(WorkflowAPIView):

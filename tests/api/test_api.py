@@ -495,6 +495,9 @@ def test_the_schema_lists_every_endpoint_at_its_mounted_path(admin_api):
     assert response.status_code == 200, response.content
     schema = json.loads(response.content)
     assert sorted(schema["paths"]) == [
+        "/api/activities/{task_token}/complete/",
+        "/api/activities/{task_token}/fail/",
+        "/api/activities/{task_token}/heartbeat/",
         "/api/workflows/",
         "/api/workflows/{workflow_id}/",
         "/api/workflows/{workflow_id}/cancel/",

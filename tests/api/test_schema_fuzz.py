@@ -67,6 +67,9 @@ OPERATIONS = [
     ("POST", "/api/workflows/{workflow_id}/updates/{name}/"),
     ("POST", "/api/workflows/{workflow_id}/cancel/"),
     ("POST", "/api/workflows/{workflow_id}/terminate/"),
+    ("POST", "/api/activities/{task_token}/complete/"),
+    ("POST", "/api/activities/{task_token}/fail/"),
+    ("POST", "/api/activities/{task_token}/heartbeat/"),
 ]
 
 

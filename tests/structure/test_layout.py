@@ -169,8 +169,12 @@ PUBLIC_SURFACE = {
         "info",
         "is_cancelled",
         "logger",
+        "raise_complete_async",
     ],
     "durable_workflows.client": [
+        "ActivityCompletionHandle",
+        "AsyncActivityCancelledError",
+        "AsyncActivityHandle",
         "AsyncClient",
         "AsyncWorkflowHandle",
         "Client",

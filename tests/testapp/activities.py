@@ -1,5 +1,6 @@
 """Activities used by the tests. Side effects are rows, so any process can count them."""
 
+import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 from durable_workflows import activity
 from durable_workflows.exceptions import ApplicationError
 
-from .models import SideEffect
+from .models import SideEffect, WebhookRequest
 from .types import Order, Receipt
 
 
@@ -75,3 +76,26 @@ def double(value: int) -> int:
 def price_order(order: Order) -> Receipt:
     total = sum((line.price * line.quantity for line in order.lines), Decimal("0"))
     return Receipt(order_id=order.order_id, total=total, placed_at=order.placed_at)
+
+
+@activity.defn
+def ask_third_party(key: str) -> str:
+    """Hand this attempt's task token to a third party, which settles it later."""
+    info = activity.info()
+    WebhookRequest.objects.create(
+        key=key, attempt=info.attempt, task_token=info.task_token.decode("ascii")
+    )
+    activity.raise_complete_async()
+
+
+@activity.defn
+async def ask_third_party_async(key: str) -> str:
+    """``ask_third_party`` as a coroutine: the worker runs it on an event loop."""
+    info = activity.info()
+    await asyncio.to_thread(
+        WebhookRequest.objects.create,
+        key=key,
+        attempt=info.attempt,
+        task_token=info.task_token.decode("ascii"),
+    )
+    activity.raise_complete_async()

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from durable_workflows import RetryPolicy, workflow
 from durable_workflows.exceptions import (
+    ActivityError,
     ApplicationError,
     ChildWorkflowError,
     WorkflowAlreadyStartedError,
 )
 
 from .activities import (
+    ask_third_party,
+    ask_third_party_async,
     async_echo,
     double,
     flaky,
@@ -495,3 +498,43 @@ class RenewingWorkflow:
     @workflow.signal
     def stop_now(self) -> None:
         self.stop = True
+
+
+@workflow.defn
+class WebhookWorkflow:
+    """One step a third party completes (async activity completion); reports how it ended.
+
+    On cancellation of the run, it cancels the step and lingers a minute, so the third
+    party can report the cancellation while the run is open.
+    """
+
+    @workflow.run
+    async def run(
+        self,
+        key: str,
+        start_to_close: float = 3600.0,
+        heartbeat: float | None = None,
+        attempts: int = 1,
+        coroutine: bool = False,
+    ) -> object:
+        try:
+            return await workflow.execute_activity(
+                ask_third_party_async if coroutine else ask_third_party,
+                key,
+                start_to_close_timeout=timedelta(seconds=start_to_close),
+                heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None,
+                retry_policy=RetryPolicy(
+                    maximum_attempts=attempts, initial_interval=timedelta(seconds=1)
+                ),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            return {
+                "error": type(cause).__name__,
+                "type": str(getattr(cause, "type", None)),
+                "message": str(cause),
+                "attempt": err.attempt,
+            }
+        except asyncio.CancelledError:
+            await workflow.sleep(60)
+            return "cancelled"
