@@ -2,7 +2,8 @@
 
 ``runs``: start, find, describe, list, read history, wait for outcomes, delete.
 ``messages``: signal, query, update, cancel, terminate. ``visibility``: the listing
-query and history pages. ``arguments``: checks made before anything is written.
+query and history pages; ``search``: its search attribute filters. ``arguments``:
+checks made before anything is written.
 Adapters call these; they never write through the store themselves.
 """
 
@@ -35,6 +36,7 @@ from .runs import (
     start_workflow,
     wait_for_outcome,
 )
+from .search import filter_by_query, parse_query
 from .visibility import (
     LIST_FIELDS,
     SUMMARY_FIELDS,
@@ -56,6 +58,7 @@ __all__ = [
     "decode_handler_result",
     "delete_closed_runs",
     "describe",
+    "filter_by_query",
     "get_execution",
     "handler_name",
     "handler_names",
@@ -66,6 +69,7 @@ __all__ = [
     "list_runs",
     "locked_run",
     "outcome_if_closed",
+    "parse_query",
     "prepare_signal",
     "query_workflow",
     "raise_for_outcome",
