@@ -21,6 +21,8 @@ LOGS = ROOT / "bench" / "results" / "logs"
 PG = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = "durable_workflows_bench"
 DATABASE_URL = f"{PG}/{DB_NAME}"
+#: The search bench's own database (it needs no broker or workers).
+SEARCH_DB_NAME = "durable_workflows_bench_search"
 BROKER_URL = "redis://127.0.0.1:6379/13"
 QUEUE = "bench"
 

@@ -1,4 +1,5 @@
-"""``python -m bench [all|core|timers|memory|replay]``: set up, measure, print, write JSON."""
+"""``python -m bench [all|core|timers|memory|replay|search]``: set up, measure, print, write
+JSON. ``search`` runs alone (not in ``all``): it needs only a database of its own."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from .cluster import Cluster, WorkerConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 PHASES = {"all": ("core", "timers", "memory", "replay"), "core": ("core",),
-          "timers": ("timers",), "memory": ("memory",), "replay": ("replay",)}  # fmt: skip
+          "timers": ("timers",), "memory": ("memory",), "replay": ("replay",),
+          "search": ("search",)}  # fmt: skip
 #: Phases that need the database, the broker and worker processes.
 SERVER_PHASES = {"core", "timers", "memory"}
 
@@ -31,7 +33,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("what", nargs="?", default="all", choices=sorted(PHASES))
     parser.add_argument("--pool", default="solo", choices=["solo", "threads"])
     parser.add_argument("--concurrency", type=int, default=1, help="threads per worker")
-    parser.add_argument("--runs", type=int, default=200, help="sequential runs for latency")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="sequential runs for latency (default 200); for search: runs inserted "
+        "(default 100,000)",
+    )
+    parser.add_argument(
+        "--search-repeats", type=int, default=5, help="search: executions timed per query"
+    )
     parser.add_argument("--count", type=int, default=1000, help="concurrent runs for throughput")
     parser.add_argument("--timers", type=int, default=1000)
     parser.add_argument(
@@ -94,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cluster.configure_environment()
+    if args.what == "search":
+        args.runs = 100_000 if args.runs is None else args.runs
+        _write(_run_search(args))
+        return
+    args.runs = 200 if args.runs is None else args.runs
     if not SERVER_PHASES & set(PHASES[args.what]):
         report = _run_engine_only(args)
         _write(report)
@@ -140,6 +156,52 @@ def _run_engine_only(args: argparse.Namespace) -> dict[str, Any]:
     report["environment"]["load_after"] = _load()
     print(f"\nLoad average after: {report['environment']['load_after']}")
     return report
+
+
+def _run_search(args: argparse.Namespace) -> dict[str, Any]:
+    """Search by attribute on a database of its own (no broker, no workers): its own
+    name, so a search bench never drops the database another bench is using."""
+    import django
+    from django.core.management import call_command
+
+    os.environ["DATABASE_URL"] = f"{cluster.PG}/{cluster.SEARCH_DB_NAME}"
+    cluster.recreate_database(cluster.SEARCH_DB_NAME)
+    try:
+        django.setup()
+        call_command("migrate", verbosity=0)
+        from . import search
+
+        env = {
+            "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
+            "cpus": os.cpu_count(),
+            "cpu_model": _cpu_model(),
+            "python": platform.python_version(),
+            "load_before": _load(),
+            "database": f"{_pg_version()} {os.environ['DATABASE_URL']}",
+        }
+        print("durable_workflows bench (search: the database only)")
+        for key, value in env.items():
+            print(f"  {key:<15} {value}")
+        result = search.search_costs(args.runs, args.search_repeats)
+        search.print_costs(result)
+        env["load_after"] = _load()
+        print(f"\nLoad average after: {env['load_after']}")
+        return {"environment": env, "search": result}
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_db:
+            cluster.drop_database(cluster.SEARCH_DB_NAME)
+
+
+def _pg_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
 
 
 def _run_replay(args: argparse.Namespace, report: dict[str, Any]) -> None:

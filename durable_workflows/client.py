@@ -452,22 +452,27 @@ class Client:
         status: str | None = None,
         workflow_type: str | None = None,
         *,
+        query: str | None = None,
         limit: int = 100,
         **search_attributes: Any,
     ) -> list[WorkflowSummary]:
         """The newest runs matching the filters, as the admin and the API list them.
 
-        Search attributes are compared as text (``priority=3`` matches the number 3 and
-        the string ``"3"``). A summary carries no payloads: :meth:`WorkflowHandle.describe`
-        one run for its input, result and pending work.
+        Search attributes given as keywords are compared as text (``priority=3`` matches
+        the number 3 and the string ``"3"``). ``query`` is a list filter in Temporal's
+        syntax (a subset: conditions joined by AND), compared by type:
+        ``'CustomerId = "c-7" AND Amount > 10'``. A summary carries no payloads:
+        :meth:`WorkflowHandle.describe` one run for its input, result and pending work.
 
         Raises:
-            InvalidArgumentError: an unknown status or an unusable search attribute name.
+            InvalidArgumentError: an unknown status, an unusable search attribute name, or
+                a query that does not parse (the message says where).
         """
         return _services.list_runs(
             status=status,
             workflow_type=workflow_type,
             search_attributes=search_attributes,
+            query=query,
             limit=limit,
         )
 

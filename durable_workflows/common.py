@@ -1,14 +1,15 @@
 """Value types shared by workflow code and clients: retry and id-reuse policies, run
-statuses and update stages, and what the client reports about runs (summaries,
-descriptions)."""
+statuses and update stages, typed search attributes, and what the client reports about
+runs (summaries, descriptions)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from .exceptions import FailureStructure
 
@@ -20,6 +21,11 @@ __all__ = [
     "PendingTimer",
     "RawWorkflowDescription",
     "RetryPolicy",
+    "SearchAttributeIndexedValueType",
+    "SearchAttributeKey",
+    "SearchAttributePair",
+    "SearchAttributeUpdate",
+    "TypedSearchAttributes",
     "WorkflowDescription",
     "WorkflowExecutionStatus",
     "WorkflowIDReusePolicy",
@@ -291,3 +297,272 @@ class WorkflowDescription(WorkflowSummary):
     continued_as: RunReference | None = None
     #: The most recent children (at most RELATED_RUNS_SHOWN).
     children: list[RunReference] = field(default_factory=list)
+
+
+# --- search attributes (Temporal's typed form) ---------------------------------------------
+
+#: A search attribute's name: letters, digits, ``_`` and ``-``, starting with a letter or
+#: ``_``, up to 100 characters. The same names are usable in every filter.
+SEARCH_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}")
+
+
+class SearchAttributeIndexedValueType(enum.IntEnum):
+    """The type of a search attribute's value (Temporal's names and numbers).
+
+    Values are stored as JSON: keyword and text as strings, datetimes as ISO 8601 strings
+    in UTC (so they order as text), keyword lists as arrays of strings.
+    """
+
+    TEXT = 1
+    KEYWORD = 2
+    INT = 3
+    DOUBLE = 4
+    BOOL = 5
+    DATETIME = 6
+    KEYWORD_LIST = 7
+
+
+_Type = SearchAttributeIndexedValueType
+
+
+@dataclass(frozen=True)
+class SearchAttributeKey:
+    """A search attribute's name and value type: ``SearchAttributeKey.for_keyword("CustomerId")``.
+
+    ``key.value_set(v)`` and ``key.value_unset()`` make the updates
+    ``workflow.upsert_search_attributes([...])`` takes.
+    """
+
+    name: str
+    indexed_value_type: SearchAttributeIndexedValueType
+
+    @classmethod
+    def for_text(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.TEXT)
+
+    @classmethod
+    def for_keyword(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.KEYWORD)
+
+    @classmethod
+    def for_int(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.INT)
+
+    @classmethod
+    def for_float(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.DOUBLE)
+
+    @classmethod
+    def for_bool(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.BOOL)
+
+    @classmethod
+    def for_datetime(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.DATETIME)
+
+    @classmethod
+    def for_keyword_list(cls, name: str) -> SearchAttributeKey:
+        return cls(name, _Type.KEYWORD_LIST)
+
+    def value_set(self, value: Any) -> SearchAttributeUpdate:
+        """An update that sets this attribute to ``value`` (checked against the key's type).
+
+        Raises:
+            TypeError: ``value`` is not of the key's type.
+        """
+        _typed_to_json(self, value)
+        return SearchAttributeUpdate(self, value)
+
+    def value_unset(self) -> SearchAttributeUpdate:
+        """An update that removes this attribute."""
+        return SearchAttributeUpdate(self, None)
+
+
+@dataclass(frozen=True)
+class SearchAttributePair:
+    """A search attribute key with its value."""
+
+    key: SearchAttributeKey
+    value: Any
+
+
+@dataclass(frozen=True)
+class SearchAttributeUpdate:
+    """Set (``value``) or remove (``None``) one search attribute."""
+
+    key: SearchAttributeKey
+    value: Any
+
+
+@dataclass(frozen=True)
+class TypedSearchAttributes:
+    """Search attributes with their types (``workflow.info().typed_search_attributes``).
+
+    ``attrs[key]`` and ``attrs.get(key)`` look a key up by name and read the stored value as
+    the key's type (a datetime key gives a ``datetime``). Attributes set without a type
+    (a dict) are typed from their JSON value: string as keyword, list as keyword list.
+    """
+
+    search_attributes: Sequence[SearchAttributePair] = ()
+
+    empty: ClassVar[TypedSearchAttributes]
+
+    def __len__(self) -> int:
+        return len(self.search_attributes)
+
+    def __iter__(self) -> Iterator[SearchAttributePair]:
+        return iter(self.search_attributes)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, SearchAttributeKey) and self.get(key, _MISSING) is not _MISSING
+
+    def __getitem__(self, key: SearchAttributeKey) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key.name)
+        return value
+
+    def get(self, key: SearchAttributeKey, default: Any = None) -> Any:
+        """The value of ``key`` as its type, or ``default`` if absent or of another type."""
+        for pair in self.search_attributes:
+            if pair.key.name == key.name:
+                try:
+                    return _typed_from_json(key, _typed_to_json(pair.key, pair.value))
+                except (TypeError, ValueError):
+                    return default
+        return default
+
+    def updated(
+        self, *updates: SearchAttributePair | SearchAttributeUpdate
+    ) -> TypedSearchAttributes:
+        """A copy with ``updates`` applied (a ``None`` value removes the key)."""
+        merged = {pair.key.name: pair for pair in self.search_attributes}
+        for update in updates:
+            if update.value is None:
+                merged.pop(update.key.name, None)
+            else:
+                merged[update.key.name] = SearchAttributePair(update.key, update.value)
+        return TypedSearchAttributes(tuple(merged.values()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The attributes as stored: a dict of JSON values."""
+        return {pair.key.name: _typed_to_json(pair.key, pair.value) for pair in self}
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> TypedSearchAttributes:
+        """Stored attributes, each typed from its JSON value."""
+        return cls(tuple(SearchAttributePair(_key_for(name, v), v) for name, v in values.items()))
+
+
+TypedSearchAttributes.empty = TypedSearchAttributes()
+
+_MISSING: Any = object()
+
+
+def _key_for(name: str, value: Any) -> SearchAttributeKey:
+    if isinstance(value, bool):
+        return SearchAttributeKey.for_bool(name)
+    if isinstance(value, int):
+        return SearchAttributeKey.for_int(name)
+    if isinstance(value, float):
+        return SearchAttributeKey.for_float(name)
+    if isinstance(value, list):
+        return SearchAttributeKey.for_keyword_list(name)
+    return SearchAttributeKey.for_keyword(name)
+
+
+def _typed_to_json(key: SearchAttributeKey, value: Any) -> Any:
+    """``value`` as stored for ``key``'s type. Raises TypeError for a value of another type."""
+    kind = key.indexed_value_type
+    ok: bool
+    if kind in (_Type.TEXT, _Type.KEYWORD):
+        ok = isinstance(value, str)
+    elif kind is _Type.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is _Type.DOUBLE:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif kind is _Type.BOOL:
+        ok = isinstance(value, bool)
+    elif kind is _Type.DATETIME:
+        ok = isinstance(value, datetime) and value.tzinfo is not None
+        value = value.astimezone(UTC).isoformat() if ok else value
+    else:
+        ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        value = list(value) if ok else value
+    if not ok:
+        expected = kind.name.lower().replace("_", " ")
+        hint = " (timezone-aware)" if kind is _Type.DATETIME else ""
+        raise TypeError(f"Search attribute {key.name!r} is a {expected}{hint}; got {value!r}.")
+    return value
+
+
+def _typed_from_json(key: SearchAttributeKey, value: Any) -> Any:
+    if key.indexed_value_type is _Type.DATETIME:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return datetime.fromisoformat(value)
+    if key.indexed_value_type is _Type.DOUBLE and isinstance(value, int):
+        return float(value)
+    return value
+
+
+#: Values an untyped (dict) update may set: stored as they are, datetimes as ISO text.
+_UNTYPED = (str, int, float, bool)
+
+
+def search_attribute_updates(
+    updates: Mapping[str, Any]
+    | Sequence[SearchAttributeUpdate | SearchAttributePair]
+    | TypedSearchAttributes,
+) -> dict[str, Any]:
+    """Updates (a dict, typed updates or pairs) as stored: name -> JSON value, or None to
+    remove (an empty list removes too, as in Temporal).
+
+    Raises:
+        ValueError: a name that is not a usable search attribute name.
+        TypeError: a value that is not a string, number, boolean, timezone-aware datetime
+            or list of strings (or not of its typed key's type).
+    """
+    result: dict[str, Any] = {}
+    items: list[tuple[str, Any, SearchAttributeKey | None]]
+    if isinstance(updates, Mapping):
+        items = [(str(name), value, None) for name, value in updates.items()]
+    else:
+        items = [(u.key.name, u.value, u.key) for u in updates]
+    for name, value, key in items:
+        if not SEARCH_ATTRIBUTE_NAME.fullmatch(name):
+            raise ValueError(
+                f"Search attribute name {name!r} is not usable: use letters, digits, '_' and "
+                "'-', starting with a letter or '_', up to 100 characters."
+            )
+        if value is None or (isinstance(value, list | tuple) and not value):
+            result[name] = None
+        elif key is not None:
+            result[name] = _typed_to_json(key, value)
+        elif isinstance(value, datetime):
+            result[name] = _typed_to_json(SearchAttributeKey.for_datetime(name), value)
+        elif isinstance(value, list | tuple):
+            result[name] = _typed_to_json(SearchAttributeKey.for_keyword_list(name), value)
+        elif isinstance(value, _UNTYPED):
+            result[name] = value
+        else:
+            raise TypeError(
+                f"Search attribute {name!r}: {type(value).__name__} is not a search attribute "
+                "value (a string, number, boolean, datetime or list of strings)."
+            )
+    return result
+
+
+def merge_upserted(
+    current: Mapping[str, Any], updates: Mapping[str, Any], *, empty_list_removes: bool
+) -> dict[str, Any]:
+    """``current`` with ``updates`` applied: a ``None`` value (or, for search attributes,
+    an empty list) removes its key."""
+    merged = dict(current)
+    for name, value in updates.items():
+        if value is None or (empty_list_removes and value == []):
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -92,6 +93,13 @@ class WorkflowExecution(models.Model):
                 fields=["close_time"],
                 condition=~Q(status="RUNNING"),
                 name="dw_exec_closed",
+            ),
+            # Serves search attribute equality (``@>`` containment) on PostgreSQL; the
+            # migration skips it on other databases (see 0005).
+            GinIndex(
+                fields=["search_attributes"],
+                opclasses=["jsonb_path_ops"],
+                name="dw_exec_search_attrs",
             ),
         ]
         permissions = [

@@ -15,7 +15,7 @@ import contextlib
 import inspect
 import logging
 import uuid
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar, overload
@@ -38,14 +38,18 @@ from ._engine import (
     WorkflowRuntime,
     current_runtime,
 )
-from ._engine.converter import to_json
+from ._engine.converter import from_json, to_json
 from ._engine.definitions import DEFINITION_ATTR, HANDLER_MARK, INIT_MARK, RUN_MARK
 from ._engine.runtime import signal_name
 from .common import (
     ChildWorkflowCancellationType,
     ParentClosePolicy,
     RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
     WorkflowIDReusePolicy,
+    search_attribute_updates,
 )
 from .exceptions import ContinueAsNewError, UnknownWorkflowTypeError, WorkflowDefinitionError
 
@@ -73,6 +77,8 @@ __all__ = [
     "info",
     "init",
     "logger",
+    "memo",
+    "memo_value",
     "now",
     "patched",
     "query",
@@ -87,6 +93,8 @@ __all__ = [
     "time",
     "unsafe",
     "update",
+    "upsert_memo",
+    "upsert_search_attributes",
     "uuid4",
     "wait_condition",
 ]
@@ -701,6 +709,64 @@ def uuid4() -> uuid.UUID:
 def info() -> WorkflowInfo:
     """Identity and settings of the running workflow."""
     return _runtime().info
+
+
+def upsert_search_attributes(
+    attributes: Mapping[str, Any]
+    | Sequence[SearchAttributeUpdate | SearchAttributePair]
+    | TypedSearchAttributes,
+) -> None:
+    """Set or remove search attributes of this run (recorded as UpsertWorkflowSearchAttributes).
+
+    Give a dict (``{"CustomerId": "c-7", "Amount": 12.5}``) or Temporal's typed updates
+    (``[SearchAttributeKey.for_keyword("CustomerId").value_set("c-7")]``). A value of
+    ``None`` (or an empty list) removes the attribute. ``info().search_attributes``
+    reflects the change at once; the run's row (what listings filter on) when the
+    workflow task commits. Values: strings, numbers, booleans, timezone-aware datetimes
+    (stored as ISO 8601 text in UTC) and lists of strings.
+
+    Raises:
+        ValueError: a name that is not usable in a filter (letters, digits, ``_``, ``-``).
+        TypeError: a value of another type.
+    """
+    updates = search_attribute_updates(attributes)
+    if updates:
+        _runtime().upsert_search_attributes(updates)
+
+
+def memo() -> dict[str, Any]:
+    """This run's memo (as given at start, with this run's ``upsert_memo`` calls applied)."""
+    return dict(_runtime().info.memo)
+
+
+_NO_DEFAULT: Any = object()
+
+
+def memo_value(key: str, default: Any = _NO_DEFAULT, *, type_hint: Any = None) -> Any:
+    """One value of the memo, converted to ``type_hint`` if given (a dataclass, a datetime, ...).
+
+    Raises:
+        KeyError: ``key`` is not in the memo and no ``default`` was given (as Temporal).
+    """
+    values = _runtime().info.memo
+    if key not in values:
+        if default is _NO_DEFAULT:
+            raise KeyError(f"Memo has no key {key!r}.")
+        return default
+    value = values[key]
+    return from_json(value, type_hint) if type_hint is not None else value
+
+
+def upsert_memo(updates: Mapping[str, Any]) -> None:
+    """Set or remove memo keys of this run (recorded as WorkflowPropertiesModified).
+
+    A value of ``None`` removes the key. :func:`memo` reflects the change at once.
+
+    Raises:
+        PayloadError: a value is not JSON-serializable.
+    """
+    if updates:
+        _runtime().upsert_memo({str(k): to_json(v) for k, v in updates.items()})
 
 
 def patched(patch_id: str) -> bool:

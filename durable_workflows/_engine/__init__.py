@@ -15,6 +15,7 @@ from .commands import (
     CompleteWorkflowUpdate,
     ContinueAsNewWorkflowExecution,
     FailWorkflowExecution,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivityTask,
     RequestCancelExternalWorkflowExecution,
@@ -22,6 +23,7 @@ from .commands import (
     SignalExternalWorkflowExecution,
     StartChildWorkflowExecution,
     StartTimer,
+    UpsertWorkflowSearchAttributes,
 )
 from .converter import Signature, check_size, from_json, to_json
 from .definitions import (
@@ -88,6 +90,7 @@ __all__ = [
     "HandlerDefinition",
     "HandlerUnfinishedPolicy",
     "HistoryEvent",
+    "ModifyWorkflowProperties",
     "NotInWorkflowError",
     "ParentInfo",
     "ReadOnlyViolationError",
@@ -103,6 +106,7 @@ __all__ = [
     "TaskResult",
     "UnfinishedSignalHandlersWarning",
     "UnfinishedUpdateHandlersWarning",
+    "UpsertWorkflowSearchAttributes",
     "WorkflowDefinition",
     "WorkflowInfo",
     "WorkflowInstance",

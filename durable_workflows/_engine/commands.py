@@ -230,6 +230,28 @@ class RequestCancelExternalWorkflowExecution(Command):
     child_workflow_only: bool = False
 
 
+@dataclass
+class UpsertWorkflowSearchAttributes(Command):
+    """Merge into the run's search attributes; a key whose value is None is removed.
+
+    Replay compares the kind only (as Temporal does), so changing a value is not
+    nondeterminism.
+    """
+
+    recorded_as = RecordedAs(EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+
+    search_attributes: dict[str, Any]
+
+
+@dataclass
+class ModifyWorkflowProperties(Command):
+    """Merge into the run's memo (JSON-ready values); a key whose value is None is removed."""
+
+    recorded_as = RecordedAs(EventType.WORKFLOW_PROPERTIES_MODIFIED)
+
+    memo: dict[str, Any]
+
+
 COMMAND_CLASSES: dict[EventType, type[Command]] = {
     cls.recorded_as.event_type: cls
     for cls in (
@@ -246,6 +268,8 @@ COMMAND_CLASSES: dict[EventType, type[Command]] = {
         StartChildWorkflowExecution,
         SignalExternalWorkflowExecution,
         RequestCancelExternalWorkflowExecution,
+        UpsertWorkflowSearchAttributes,
+        ModifyWorkflowProperties,
     )
 }
 

@@ -50,6 +50,8 @@ class EventType(enum.StrEnum):
         "RequestCancelExternalWorkflowExecutionFailed"
     )
     EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED = "ExternalWorkflowExecutionCancelRequested"
+    UPSERT_WORKFLOW_SEARCH_ATTRIBUTES = "UpsertWorkflowSearchAttributes"
+    WORKFLOW_PROPERTIES_MODIFIED = "WorkflowPropertiesModified"
 
 
 #: Events that close a run.

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
-from ..common import ChildWorkflowCancellationType
+from ..common import ChildWorkflowCancellationType, merge_upserted
 from ..exceptions import (
     ActivityError,
     ApplicationError,
@@ -38,6 +38,7 @@ from .commands import (
     CompleteWorkflowUpdate,
     ContinueAsNewWorkflowExecution,
     FailWorkflowExecution,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivityTask,
     RequestCancelExternalWorkflowExecution,
@@ -45,6 +46,7 @@ from .commands import (
     SignalExternalWorkflowExecution,
     StartChildWorkflowExecution,
     StartTimer,
+    UpsertWorkflowSearchAttributes,
 )
 from .converter import DEFAULT_MAX_PAYLOAD_BYTES, Signature, check_size, to_json
 from .definitions import (
@@ -495,6 +497,16 @@ class WorkflowInstance:
     # --- event handlers ----------------------------------------------------------------
 
     def _apply_workflow_execution_started(self, event: HistoryEvent) -> None:
+        # The run's visibility data as it started: replay then applies the code's upserts
+        # in order, so info() reads the same on every replay (the row holds the latest).
+        attributes = event.attributes
+        self.info = replace(
+            self.info,
+            search_attributes=dict(
+                attributes.get("search_attributes", self.info.search_attributes) or {}
+            ),
+            memo=dict(attributes.get("memo", self.info.memo) or {}),
+        )
         args = self.instantiate(event.attributes.get("input") or [])
         self._main = self.loop.create_task(self._run_main(args), name="workflow.run")
 
@@ -985,6 +997,18 @@ class WorkflowInstance:
         else:
             await asyncio.wait_for(future, timeout)
 
+    def upsert_search_attributes(self, updates: dict[str, Any]) -> None:
+        merged = merge_upserted(self.info.search_attributes, updates, empty_list_removes=True)
+        check_size(merged, self.max_payload_bytes, "The search attributes")
+        self.info = replace(self.info, search_attributes=merged)
+        self._commands.append(UpsertWorkflowSearchAttributes(search_attributes=dict(updates)))
+
+    def upsert_memo(self, updates: dict[str, Any]) -> None:
+        merged = merge_upserted(self.info.memo, updates, empty_list_removes=False)
+        check_size(merged, self.max_payload_bytes, "The memo")
+        self.info = replace(self.info, memo=merged)
+        self._commands.append(ModifyWorkflowProperties(memo=dict(updates)))
+
     def patched(self, patch_id: str, *, deprecated: bool = False) -> bool:
         if patch_id in self._patches_memo:
             return self._patches_memo[patch_id]
@@ -1111,4 +1135,6 @@ EVENT_HANDLERS: Mapping[EventType, Callable[[WorkflowInstance, HistoryEvent], No
     EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
     EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
     EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: matched_by_replay,
+    EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: matched_by_replay,
+    EventType.WORKFLOW_PROPERTIES_MODIFIED: matched_by_replay,
 }

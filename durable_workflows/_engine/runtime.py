@@ -15,6 +15,7 @@ from datetime import datetime
 from random import Random
 from typing import Any, Protocol
 
+from ..common import TypedSearchAttributes
 from .converter import Signature
 from .definitions import HANDLER_MARK
 from .options import ActivityOptions, ChildWorkflowOptions
@@ -53,6 +54,11 @@ class WorkflowInfo:
     continue_as_new_suggested_after: int | None = None
     #: Answers ``get_current_history_length()``; the running instance sets it.
     history_length: Callable[[], int] = field(default=_no_history, compare=False, repr=False)
+
+    @property
+    def typed_search_attributes(self) -> TypedSearchAttributes:
+        """``search_attributes`` with their types (Temporal's typed form)."""
+        return TypedSearchAttributes.from_json(self.search_attributes)
 
     def get_current_history_length(self) -> int:
         """Events in the history as of the workflow task being run (the same on replay)."""
@@ -216,4 +222,12 @@ class WorkflowRuntime(Protocol):
 
     async def cancel_external(self, workflow_id: str, run_id: str | None) -> None:
         """Issue RequestCancelExternalWorkflowExecution; return once it is delivered."""
+        ...
+
+    def upsert_search_attributes(self, updates: dict[str, Any]) -> None:
+        """Issue UpsertWorkflowSearchAttributes; ``info.search_attributes`` shows it at once."""
+        ...
+
+    def upsert_memo(self, updates: dict[str, Any]) -> None:
+        """Issue ModifyWorkflowProperties; ``info.memo`` shows it at once."""
         ...

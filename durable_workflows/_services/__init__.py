@@ -2,8 +2,9 @@
 
 ``runs``: start, find, describe, list, read history, wait for outcomes, delete.
 ``messages``: signal, query, update, cancel, terminate. ``visibility``: the listing
-query and history pages. ``arguments``: checks made before anything is written.
-``async_activities``: completing, failing and heartbeating an activity by task token.
+query and history pages; ``search``: its search attribute filters. ``arguments``:
+checks made before anything is written. ``async_activities``: completing, failing and
+heartbeating an activity by task token.
 Adapters call these; they never write through the store themselves.
 """
 
@@ -45,6 +46,7 @@ from .runs import (
     start_workflow,
     wait_for_outcome,
 )
+from .search import filter_by_query, parse_query
 from .visibility import (
     LIST_FIELDS,
     SUMMARY_FIELDS,
@@ -70,6 +72,7 @@ __all__ = [
     "delete_closed_runs",
     "describe",
     "fail_activity",
+    "filter_by_query",
     "get_execution",
     "handler_name",
     "handler_names",
@@ -81,6 +84,7 @@ __all__ = [
     "list_runs",
     "locked_run",
     "outcome_if_closed",
+    "parse_query",
     "prepare_signal",
     "query_workflow",
     "raise_for_outcome",

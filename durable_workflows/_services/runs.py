@@ -226,15 +226,17 @@ def list_runs(
     status: str | None = None,
     workflow_type: str | None = None,
     search_attributes: Mapping[str, Any] | None = None,
+    query: str | None = None,
     limit: int = 100,
 ) -> list[WorkflowSummary]:
     """The newest runs matching the filters: one query, no payload columns read.
 
-    Search attributes are compared as text (see :func:`list_executions`).
+    Search attributes are compared as text, ``query`` is a list filter (see
+    :func:`list_executions`).
     """
     text_filters = {key: _as_text(value) for key, value in (search_attributes or {}).items()}
     rows = list_executions(
-        status=status, workflow_type=workflow_type, search_attributes=text_filters
+        status=status, workflow_type=workflow_type, search_attributes=text_filters, query=query
     )[:limit]
     return [_summary(row) for row in rows]
 

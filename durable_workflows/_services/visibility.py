@@ -8,16 +8,13 @@ runs a user may see at all is the project's ``VISIBLE_RUNS`` hook (:func:`visibl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 
 from .._engine import HistoryEvent
 from .._store import to_engine_event
@@ -26,15 +23,13 @@ from ..conf import dw_settings
 from ..exceptions import InvalidArgumentError, WorkflowNotFoundError
 from ..models import HistoryEvent as HistoryEventRow
 from ..models import WorkflowExecution, WorkflowStatus
+from .search import filter_runs, pairs_as_conditions, parse_query
 
 #: What a listing tells of a run (a :class:`WorkflowSummary`); payloads stay in the database.
 SUMMARY_FIELDS = tuple(field.name for field in fields(WorkflowSummary))
 
 #: The columns a listing reads: the summary's and the primary key.
 LIST_FIELDS = ("id", *SUMMARY_FIELDS)
-
-#: Search attribute names a filter may use: letters, digits, ``_`` and ``-``.
-SEARCH_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
 
 
 def list_executions(
@@ -45,15 +40,18 @@ def list_executions(
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     search_attributes: Mapping[str, str] | None = None,
+    query: str | None = None,
 ) -> QuerySet[WorkflowExecution]:
     """Runs matching every given filter, newest first.
 
-    Search attributes are compared as text: ``{"priority": "3"}`` matches a run whose
+    ``search_attributes`` are compared as text: ``{"priority": "3"}`` matches a run whose
     attribute ``priority`` is the number 3 or the string ``"3"``; booleans are
-    ``"true"``/``"false"``.
+    ``"true"``/``"false"``; a keyword list matches if it holds the text. ``query`` is a
+    list filter (``CustomerId = "c-7" AND Amount > 10``; see :mod:`.search`).
 
     Raises:
-        InvalidArgumentError: an unknown status or an unusable search attribute name.
+        InvalidArgumentError: an unknown status, an unusable search attribute name, or a
+            query that does not parse (the message says where).
     """
     rows = WorkflowExecution.objects.only(*LIST_FIELDS)
     if status:
@@ -70,17 +68,10 @@ def list_executions(
         rows = rows.filter(start_time__gte=started_after)
     if started_before is not None:
         rows = rows.filter(start_time__lt=started_before)
-    for index, (key, value) in enumerate(sorted((search_attributes or {}).items())):
-        if not SEARCH_ATTRIBUTE_KEY.match(key):
-            raise InvalidArgumentError(
-                f"Search attribute name {key!r} is not usable in a filter: use letters, "
-                "digits, '_' and '-', starting with a letter or '_'."
-            )
-        # Cast to text: a bare key transform is compared as JSON on SQLite (the value is
-        # parsed there, so "c-7" is malformed JSON); as text it reads the same everywhere.
-        alias = f"_search_{index}"
-        as_text = Cast(KeyTextTransform(key, "search_attributes"), TextField())
-        rows = rows.annotate(**{alias: as_text}).filter(**{alias: value})
+    conditions = pairs_as_conditions(search_attributes or {})
+    if query is not None and query.strip():
+        conditions += parse_query(query)
+    rows = filter_runs(rows, conditions)
     return rows.order_by("-start_time", "-id")
 
 

@@ -184,6 +184,12 @@ class HistoryWriter:
         self._events: list[HistoryEvent] = []
         self._after_save: list[Callable[[], object]] = []
         self._wake_task = False
+        #: Columns beyond the usual ones this write changes (search attributes, memo).
+        self._changed: set[str] = set()
+
+    def changed(self, *fields: str) -> None:
+        """``save()`` writes these columns of the execution too."""
+        self._changed.update(fields)
 
     def append(self, event_type: EventType, attributes: dict[str, Any] | None = None) -> int:
         """Add an event; returns its event id."""
@@ -266,7 +272,8 @@ class HistoryWriter:
                 )
         else:
             # Only the mutable columns: the input (up to MAX_PAYLOAD_BYTES) is never rewritten.
-            statements.update_and_append(execution, _MUTABLE_EXECUTION_FIELDS, self._events)
+            fields = [*_MUTABLE_EXECUTION_FIELDS, *sorted(self._changed)]
+            statements.update_and_append(execution, fields, self._events)
         for fn in self._after_save:
             fn()
         deferred = None
@@ -278,6 +285,7 @@ class HistoryWriter:
         self._events = []
         self._after_save = []
         self._wake_task = False
+        self._changed = set()
         return deferred
 
 

@@ -18,6 +18,7 @@ from .._engine import (
     ContinueAsNewWorkflowExecution,
     EventType,
     FailWorkflowExecution,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivityTask,
     RequestCancelExternalWorkflowExecution,
@@ -26,8 +27,9 @@ from .._engine import (
     StartChildWorkflowExecution,
     StartOptions,
     StartTimer,
+    UpsertWorkflowSearchAttributes,
 )
-from ..common import RetryPolicy
+from ..common import RetryPolicy, merge_upserted
 from ..conf import dw_settings
 from ..exceptions import WorkflowAlreadyStartedError
 from ..models import (
@@ -393,6 +395,29 @@ def _record_cancel_external(
     )
 
 
+def _record_upsert_search_attributes(
+    writer: HistoryWriter, command: UpsertWorkflowSearchAttributes
+) -> None:
+    writer.append(
+        EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        {"search_attributes": command.search_attributes},
+    )
+    execution = writer.execution
+    execution.search_attributes = merge_upserted(
+        execution.search_attributes or {}, command.search_attributes, empty_list_removes=True
+    )
+    writer.changed("search_attributes")
+
+
+def _record_modify_properties(writer: HistoryWriter, command: ModifyWorkflowProperties) -> None:
+    # Recorded under "memo" (Temporal: upserted_memo) so PAYLOAD_CODEC wraps it as the
+    # run's memo column is.
+    writer.append(EventType.WORKFLOW_PROPERTIES_MODIFIED, {"memo": command.memo})
+    execution = writer.execution
+    execution.memo = merge_upserted(execution.memo or {}, command.memo, empty_list_removes=False)
+    writer.changed("memo")
+
+
 _RECORDERS: dict[type[Command], Any] = {
     ScheduleActivityTask: _record_schedule_activity,
     RequestCancelActivityTask: _record_request_cancel_activity,
@@ -407,4 +432,6 @@ _RECORDERS: dict[type[Command], Any] = {
     StartChildWorkflowExecution: _record_start_child,
     SignalExternalWorkflowExecution: _record_signal_external,
     RequestCancelExternalWorkflowExecution: _record_cancel_external,
+    UpsertWorkflowSearchAttributes: _record_upsert_search_attributes,
+    ModifyWorkflowProperties: _record_modify_properties,
 }

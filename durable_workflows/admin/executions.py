@@ -125,7 +125,10 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ("start_time", admin.DateFieldListFilter),
     )
     search_fields = ("workflow_id", "=run_id")
-    search_help_text = "A workflow id (or its beginning), or a run id."
+    search_help_text = (
+        "A workflow id (or its beginning), a run id, or a search attribute filter such as "
+        'CustomerId = "c-7" AND Amount > 10 (operators = != > >= < <=, joined by AND).'
+    )
     ordering = ("-start_time", "-id")
     sortable_by = ("started", "closed")
     list_per_page = 50
@@ -176,10 +179,17 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
-        """A workflow id prefix, or a run id: lookups the indexes can serve."""
+        """A workflow id prefix, a run id, or a search attribute filter (anything with an
+        operator): lookups the indexes can serve."""
         term = search_term.strip()
         if not term:
             return queryset, False
+        if any(op in term for op in "=<>"):
+            try:
+                return _services.filter_by_query(queryset, term), False
+            except DurableWorkflowsError as exc:
+                messages.error(request, str(exc))
+                return queryset.none(), False
         if _is_uuid(term):
             return queryset.filter(Q(run_id=term) | Q(workflow_id=term)), False
         return queryset.filter(workflow_id__startswith=term), False

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 
 from rest_framework import serializers
 
+from .. import _services
 from .._services.arguments import MAX_TIMEOUT
 from ..common import WorkflowIDReusePolicy
+from ..exceptions import InvalidArgumentError
 from ..models import WorkflowStatus
 
 #: Ten years, as every caller: longer timeouts are a mistake, and would overflow date arithmetic.
@@ -141,6 +143,23 @@ class ListQuery(serializers.Serializer[None]):
         help_text="Search attribute filters as `name:value`, repeatable; values compare as "
         "text (`search=priority:3` matches the number 3).",
     )
+
+    query = serializers.CharField(
+        max_length=2000,
+        required=False,
+        help_text="A list filter (a subset of Temporal's): `Name OP value` conditions joined by "
+        "`AND`; OP is one of `= != > >= < <=`; values are quoted strings, numbers, `true` or "
+        '`false`. `CustomerId = "c-7" AND Amount > 10`. `=` on a keyword list matches a list '
+        "holding the value; `WorkflowId`, `WorkflowType`, `TaskQueue` and `ExecutionStatus` "
+        "name the run's own fields.",
+    )
+
+    def validate_query(self, value: str) -> str:
+        try:
+            _services.parse_query(value)
+        except InvalidArgumentError as exc:
+            raise serializers.ValidationError(str(exc).removeprefix("Query: ")) from None
+        return value
 
     def validate_search(self, value: list[str]) -> dict[str, str]:
         pairs = (item.split(":", 1) for item in value)

@@ -29,6 +29,7 @@ from durable_workflows._engine import (
     EventType,
     FailWorkflowExecution,
     HistoryEvent,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivityTask,
     RequestCancelExternalWorkflowExecution,
@@ -37,6 +38,7 @@ from durable_workflows._engine import (
     StartChildWorkflowExecution,
     StartTimer,
     TaskResult,
+    UpsertWorkflowSearchAttributes,
     WorkflowDefinition,
     WorkflowInfo,
     continue_workflow_task,
@@ -77,6 +79,8 @@ class MemoryRun:
         workflow_id: str = "engine-test-wf",
         start: datetime = T0,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        search_attributes: dict[str, Any] | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> None:
         self.definition = as_definition(workflow_cls)
         self.clock = start
@@ -102,10 +106,13 @@ class MemoryRun:
                 "input": to_json(list(args)),
                 "execution_timeout": None,
                 "randomness_seed": seed,
-                "search_attributes": {},
-                "memo": {},
+                "search_attributes": dict(search_attributes or {}),
+                "memo": dict(memo or {}),
             },
         )
+        #: The run's row as the store keeps it: upserts merged in.
+        self.search_attributes: dict[str, Any] = dict(search_attributes or {})
+        self.memo: dict[str, Any] = dict(memo or {})
 
     # --- history -----------------------------------------------------------------------
 
@@ -262,6 +269,23 @@ class MemoryRun:
                     "input": command.input,
                 },
             )
+        elif isinstance(command, UpsertWorkflowSearchAttributes):
+            self.append(
+                EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+                {"search_attributes": command.search_attributes},
+            )
+            for name, value in command.search_attributes.items():
+                if value is None or value == []:
+                    self.search_attributes.pop(name, None)
+                else:
+                    self.search_attributes[name] = value
+        elif isinstance(command, ModifyWorkflowProperties):
+            self.append(EventType.WORKFLOW_PROPERTIES_MODIFIED, {"memo": command.memo})
+            for name, value in command.memo.items():
+                if value is None:
+                    self.memo.pop(name, None)
+                else:
+                    self.memo[name] = value
         elif isinstance(
             command, SignalExternalWorkflowExecution | RequestCancelExternalWorkflowExecution
         ):

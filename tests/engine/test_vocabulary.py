@@ -68,6 +68,8 @@ class EveryCommandWorkflow:
     @workflow.run
     async def run(self) -> str:
         workflow.patched("every-command")
+        workflow.upsert_search_attributes({"Stage": "booking"})
+        workflow.upsert_memo({"note": "booking"})
         handle = workflow.start_activity(
             "EngineTestBook", start_to_close_timeout=TIMEOUT, activity_id="book"
         )

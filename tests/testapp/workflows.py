@@ -538,3 +538,25 @@ class WebhookWorkflow:
         except asyncio.CancelledError:
             await workflow.sleep(60)
             return "cancelled"
+
+
+@workflow.defn
+class OrderTaggingWorkflow:
+    """Search attributes and memo set mid-run; waits for ``ship`` (a day at most)."""
+
+    def __init__(self) -> None:
+        self.shipped = False
+
+    @workflow.run
+    async def run(self, customer_id: str, amount: float) -> dict:
+        workflow.upsert_search_attributes(
+            {"CustomerId": customer_id, "Amount": amount, "Stage": "paid", "Tags": ["new"]}
+        )
+        workflow.upsert_memo({"note": f"paid {amount}"})
+        await workflow.wait_condition(lambda: self.shipped, timeout=timedelta(days=1))
+        workflow.upsert_search_attributes({"Stage": "shipped", "Tags": []})
+        return {"attributes": workflow.info().search_attributes, "memo": workflow.memo()}
+
+    @workflow.signal
+    def ship(self) -> None:
+        self.shipped = True

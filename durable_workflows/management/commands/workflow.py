@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from ... import _json, _services
 from ...client import WorkflowHistory
 from ...common import WorkflowIDReusePolicy
-from ...exceptions import DurableWorkflowsError
+from ...exceptions import DurableWorkflowsError, InvalidArgumentError
 from ...models import WorkflowExecution, WorkflowStatus
 from .. import _format
 
@@ -141,6 +141,12 @@ class Command(BaseCommand):
             metavar="KEY=VALUE",
             help="Search attribute filter, compared as text; repeatable.",
         )
+        listing.add_argument(
+            "--query",
+            metavar="FILTER",
+            help='A list filter: conditions joined by AND, e.g. \'CustomerId = "c-7" AND '
+            "Amount > 10' (operators = != > >= < <=).",
+        )
         listing.add_argument("--limit", type=int, default=20)
 
         verbs.add_parser("describe", parents=[run], help="Show a run.")
@@ -201,6 +207,11 @@ class Command(BaseCommand):
     def list(self, o: dict[str, Any]) -> None:
         if o["limit"] < 1:
             raise usage_error("--limit must be at least 1.")
+        if o["query"] is not None:
+            try:
+                _services.parse_query(o["query"])
+            except InvalidArgumentError as exc:
+                raise usage_error(f"--query: {exc}") from None
         matching = _services.list_executions(
             status=o["status"],
             workflow_type=o["workflow_type"],
@@ -208,6 +219,7 @@ class Command(BaseCommand):
             started_after=moment(o["started_after"], "--started-after"),
             started_before=moment(o["started_before"], "--started-before"),
             search_attributes=key_values(o["search"], "--search", as_json=False),
+            query=o["query"],
         )
         rows = list(matching[: o["limit"]])
         text = _format.summaries_text(rows) if rows else "No workflows match."
