@@ -6,7 +6,7 @@ Importing this package touches no models, so workflow modules can import it free
 from typing import TYPE_CHECKING, Any
 
 from . import activity, exceptions, workflow
-from .common import RetryPolicy, WorkflowIDReusePolicy
+from .common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 if TYPE_CHECKING:
     from .client import Client, WorkflowHandle
@@ -17,6 +17,7 @@ __all__ = [
     "Client",
     "RetryPolicy",
     "WorkflowHandle",
+    "WorkflowIDConflictPolicy",
     "WorkflowIDReusePolicy",
     "__version__",
     "activity",

@@ -28,6 +28,7 @@ from .common import (
     RawWorkflowDescription,
     WorkflowDescription,
     WorkflowExecutionStatus,
+    WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
     WorkflowSummary,
     WorkflowUpdateStage,
@@ -371,6 +372,7 @@ class Client:
         start_signal: Any = None,
         start_signal_args: Sequence[Any] = (),
         cron_schedule: str | None = None,
+        id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
         **kwargs: Any,
     ) -> WorkflowHandle:
         """Start a workflow and return its handle without waiting.
@@ -386,6 +388,9 @@ class Client:
             execution_timeout: Close the run as TIMED_OUT after this long (a timedelta or
                 seconds; at most ten years).
             id_reuse_policy: Whether the id of a closed run may be reused.
+            id_conflict_policy: When a run of the id is RUNNING: FAIL (raise), USE_EXISTING
+                (return its handle, start nothing) or TERMINATE_EXISTING (terminate it and
+                start this one, atomically).
             search_attributes: Values to filter by in the admin and the API.
             memo: Free-form data shown with the run.
             start_signal: Signal-with-start: a ``@workflow.signal`` method or name.
@@ -423,6 +428,7 @@ class Client:
             search_attributes=search_attributes or {},
             memo=memo or {},
             cron_schedule=cron_schedule,
+            id_conflict_policy=WorkflowIDConflictPolicy(id_conflict_policy),
         )
         execution = _services.start_workflow(definition, call_args, options, start_signal=signal)
         return WorkflowHandle(execution.workflow_id, first_execution_run_id=str(execution.run_id))

@@ -28,6 +28,7 @@ __all__ = [
     "TypedSearchAttributes",
     "WorkflowDescription",
     "WorkflowExecutionStatus",
+    "WorkflowIDConflictPolicy",
     "WorkflowIDReusePolicy",
     "WorkflowSummary",
     "WorkflowUpdateStage",
@@ -131,6 +132,19 @@ class WorkflowIDReusePolicy(enum.StrEnum):
     ALLOW_DUPLICATE = "ALLOW_DUPLICATE"
     ALLOW_DUPLICATE_FAILED_ONLY = "ALLOW_DUPLICATE_FAILED_ONLY"
     REJECT_DUPLICATE = "REJECT_DUPLICATE"
+
+
+class WorkflowIDConflictPolicy(enum.StrEnum):
+    """What a start does when a run of the id is already RUNNING (Temporal's names).
+
+    ``FAIL`` (the default): raise ``WorkflowAlreadyStartedError``. ``USE_EXISTING``: start
+    nothing and return a handle on the running run. ``TERMINATE_EXISTING``: terminate it
+    and start the new run, in one transaction.
+    """
+
+    FAIL = "FAIL"
+    USE_EXISTING = "USE_EXISTING"
+    TERMINATE_EXISTING = "TERMINATE_EXISTING"
 
 
 class ParentClosePolicy(enum.StrEnum):

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..common import ChildWorkflowCancellationType, ParentClosePolicy, WorkflowIDReusePolicy
+from ..common import (
+    ChildWorkflowCancellationType,
+    ParentClosePolicy,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from ..exceptions import InvalidArgumentError
 
 #: A task queue name: 1 to 100 characters, letters, digits and ``_ . - : @``, starting with
@@ -77,6 +82,7 @@ class StartOptions:
     memo: dict[str, Any] = field(default_factory=dict)
     #: Five crontab fields: a cron workflow (each run starts at the next firing).
     cron_schedule: str | None = None
+    id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL
 
     def __post_init__(self) -> None:
         if self.execution_timeout is not None and self.execution_timeout <= timedelta(0):

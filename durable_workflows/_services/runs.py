@@ -24,6 +24,7 @@ from ..common import (
     RunReference,
     WorkflowDescription,
     WorkflowExecutionStatus,
+    WorkflowIDConflictPolicy,
     WorkflowSummary,
 )
 from ..conf import dw_settings
@@ -81,6 +82,20 @@ def start_workflow(
     def create() -> WorkflowExecution:
         return _store.create_execution(definition.name, payloads, stored, _clock.now())
 
+    conflict = WorkflowIDConflictPolicy(options.id_conflict_policy)
+    if start_signal is None and conflict is not WorkflowIDConflictPolicy.FAIL:
+        with transaction.atomic():
+            running = _store.lock_running(workflow_id)
+            if running is not None and conflict is WorkflowIDConflictPolicy.USE_EXISTING:
+                return running
+            if running is not None:
+                _store.terminate(
+                    running,
+                    f"Terminated by a start of {definition.name} with id_conflict_policy "
+                    "TERMINATE_EXISTING.",
+                    _clock.now(),
+                )
+            return create()
     if start_signal is None:
         with transaction.atomic():
             return create()

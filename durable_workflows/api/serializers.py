@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from .. import _services
 from .._services.arguments import MAX_TIMEOUT
-from ..common import WorkflowIDReusePolicy
+from ..common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from ..exceptions import InvalidArgumentError
 from ..models import WorkflowStatus
 
@@ -58,6 +58,12 @@ class StartWorkflowRequest(serializers.Serializer[None]):
         choices=[p.value for p in WorkflowIDReusePolicy],
         default=WorkflowIDReusePolicy.ALLOW_DUPLICATE.value,
         help_text="Whether the id of a closed run may be used again.",
+    )
+    id_conflict_policy = serializers.ChoiceField(
+        choices=[p.value for p in WorkflowIDConflictPolicy],
+        default=WorkflowIDConflictPolicy.FAIL.value,
+        help_text="When the id is running: FAIL (409), USE_EXISTING (describe that run) or "
+        "TERMINATE_EXISTING (terminate it and start this one).",
     )
     search_attributes = serializers.DictField(
         child=ANY(), required=False, help_text="Values to filter runs by."

@@ -35,7 +35,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from .. import _services
-from ..common import WorkflowIDReusePolicy
+from ..common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from ..exceptions import ApplicationError
 from ..models import WorkflowExecution
 from . import serializers as s
@@ -179,6 +179,7 @@ class WorkflowListView(mixins.ListModelMixin, generics.GenericAPIView[Any], Work
             task_queue=data.get("task_queue"),
             execution_timeout=timedelta(seconds=timeout) if timeout else None,
             id_reuse_policy=WorkflowIDReusePolicy(data["id_reuse_policy"]),
+            id_conflict_policy=WorkflowIDConflictPolicy(data["id_conflict_policy"]),
             search_attributes=data.get("search_attributes") or {},
             memo=data.get("memo") or {},
         )
