@@ -76,6 +76,7 @@ __all__ = [
     "AsyncActivityCancelledError",
     "AsyncActivityHandle",
     "AsyncClient",
+    "AsyncUpdateHandle",
     "AsyncWorkflowHandle",
     "Client",
     "WorkflowDescription",
@@ -87,6 +88,7 @@ __all__ = [
     "WorkflowQueryFailedError",
     "WorkflowSummary",
     "WorkflowUpdateFailedError",
+    "WorkflowUpdateHandle",
     "WorkflowUpdateStage",
 ]
 
@@ -166,6 +168,54 @@ def _temporal_shape(activity: PendingActivity) -> PendingActivityInfo:
         last_failure=Failure.from_dict(activity.last_failure) if activity.last_failure else None,
         last_worker_identity=activity.last_worker_identity,
     )
+
+
+class WorkflowUpdateHandle:
+    """An update a run has accepted: ``result()`` waits for its handler (Temporal's shape).
+
+    ``await handle.result()`` works too, in async code.
+    """
+
+    def __init__(self, accepted: _services.AcceptedUpdate) -> None:
+        self._accepted = accepted
+        self._outcome: tuple[Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self._accepted.update_id
+
+    @property
+    def workflow_id(self) -> str:
+        return self._accepted.workflow_id
+
+    @property
+    def workflow_run_id(self) -> str:
+        return self._accepted.run_id
+
+    @property
+    def name(self) -> str:
+        return self._accepted.name
+
+    def result(self, timeout: float | timedelta | None = None) -> Any:
+        """Wait for the handler and return its result.
+
+        Raises:
+            WorkflowUpdateFailedError: the handler failed; ``cause`` says why.
+            WorkflowClosedError: the run closed before the handler finished.
+            WorkflowResultTimeoutError: no outcome within ``timeout``.
+        """
+        if self._outcome is None:
+            seconds = _arguments.check_wait_seconds(timeout, "The update timeout")
+            value = _services.wait_for_update(self._accepted, seconds)
+            self._outcome = (
+                _services.decode_handler_result(
+                    self._accepted.workflow_type, "update", self._accepted.name, value
+                ),
+            )
+        return self._outcome[0]
+
+    async def aresult(self, timeout: float | timedelta | None = None) -> Any:
+        return await _async(self.result)(timeout)
 
 
 class WorkflowHandle:
@@ -310,6 +360,60 @@ class WorkflowHandle:
             timeout=seconds,
         )
         return _services.decode_handler_result(execution.workflow_type, "update", name, value)
+
+    def start_update(
+        self,
+        update: Any,
+        *args: Any,
+        wait_for_stage: WorkflowUpdateStage,
+        id: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowUpdateHandle:
+        """Send an update and return a handle once it reaches ``wait_for_stage``.
+
+        ``ACCEPTED``: once the validator passed and the update is recorded (its handler
+        runs in the next workflow task); ``COMPLETED``: once its handler finished.
+        ``handle.result()`` waits for the handler. ``ADMITTED`` is refused, as by Temporal.
+
+        Raises:
+            ValueError: ``wait_for_stage`` is ADMITTED.
+            WorkflowUpdateFailedError: rejected by the validator (or, with COMPLETED, the
+                handler failed).
+            WorkflowClosedError, InvalidArgumentError: as :meth:`execute_update`.
+        """
+        stage = WorkflowUpdateStage(wait_for_stage)
+        if stage is WorkflowUpdateStage.ADMITTED:
+            raise ValueError(
+                "wait_for_stage=ADMITTED is not supported (as in Temporal): wait for ACCEPTED "
+                "or COMPLETED."
+            )
+        if id is not None:
+            _arguments.check_identifier(id, "The update id")
+        accepted = _services.start_update(
+            self.workflow_id,
+            _services.handler_name(update, "update"),
+            _call_args(args, kwargs, "start_update"),
+            run_id=self._message_run_id,
+            update_id=id,
+        )
+        handle = WorkflowUpdateHandle(accepted)
+        if stage is WorkflowUpdateStage.COMPLETED:
+            handle.result()
+        return handle
+
+    def get_update_handle(self, update_id: str) -> WorkflowUpdateHandle:
+        """A handle on an update this workflow's run has accepted, by its id.
+
+        Raises:
+            UnknownHandlerError: the run accepted no update with that id.
+            WorkflowNotFoundError: no such workflow.
+        """
+        return WorkflowUpdateHandle(
+            _services.find_update(self.workflow_id, update_id, self._message_run_id)
+        )
+
+    async def astart_update(self, update: Any, *args: Any, **kwargs: Any) -> WorkflowUpdateHandle:
+        return await _async(self.start_update)(update, *args, **kwargs)
 
     def cancel(self, reason: str = "") -> None:
         """Request cancellation: the workflow sees ``asyncio.CancelledError`` where it awaits."""
@@ -615,6 +719,24 @@ class AsyncActivityHandle:
         await self._handle.areport_cancellation(*details)
 
 
+class AsyncUpdateHandle:
+    """An accepted update, for async code: ``await handle.result()`` (Temporal's shape)."""
+
+    def __init__(self, handle: WorkflowUpdateHandle) -> None:
+        self._handle = handle
+
+    @property
+    def id(self) -> str:
+        return self._handle.id
+
+    @property
+    def workflow_id(self) -> str:
+        return self._handle.workflow_id
+
+    async def result(self, timeout: float | timedelta | None = None) -> Any:
+        return await self._handle.aresult(timeout)
+
+
 class AsyncWorkflowHandle:
     """A :class:`WorkflowHandle` whose methods are awaitable and carry Temporal's names."""
 
@@ -646,6 +768,12 @@ class AsyncWorkflowHandle:
 
     async def execute_update(self, update: Any, *args: Any, **kwargs: Any) -> Any:
         return await self._handle.aexecute_update(update, *args, **kwargs)
+
+    async def start_update(self, update: Any, *args: Any, **kwargs: Any) -> AsyncUpdateHandle:
+        return AsyncUpdateHandle(await self._handle.astart_update(update, *args, **kwargs))
+
+    def get_update_handle(self, update_id: str) -> AsyncUpdateHandle:
+        return AsyncUpdateHandle(self._handle.get_update_handle(update_id))
 
     async def cancel(self, reason: str = "") -> None:
         await self._handle.acancel(reason)

@@ -22,14 +22,18 @@ from .async_activities import (
 )
 from .locking import locked_run
 from .messages import (
+    AcceptedUpdate,
     cancel_workflow,
     decode_handler_result,
+    find_update,
     handler_names,
     prepare_signal,
     query_workflow,
     signal_workflow,
+    start_update,
     terminate_workflow,
     update_workflow,
+    wait_for_update,
 )
 from .runs import (
     Outcome,
@@ -59,6 +63,7 @@ from .visibility import (
 __all__ = [
     "LIST_FIELDS",
     "SUMMARY_FIELDS",
+    "AcceptedUpdate",
     "HistoryEvent",
     "Outcome",
     "RelatedRuns",
@@ -73,6 +78,7 @@ __all__ = [
     "describe",
     "fail_activity",
     "filter_by_query",
+    "find_update",
     "get_execution",
     "handler_name",
     "handler_names",
@@ -93,9 +99,11 @@ __all__ = [
     "require_visible",
     "resolve_definition",
     "signal_workflow",
+    "start_update",
     "start_workflow",
     "terminate_workflow",
     "update_workflow",
     "visible_runs",
     "wait_for_outcome",
+    "wait_for_update",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import _clock, _dispatch, _registry, _store
@@ -30,6 +31,7 @@ from ..exceptions import (
     ApplicationError,
     FailureError,
     NondeterminismError,
+    UnknownHandlerError,
     UnknownWorkflowTypeError,
     WorkflowClosedError,
     WorkflowQueryFailedError,
@@ -178,6 +180,37 @@ def update_workflow(
         WorkflowClosedError: the run is closed, or closed before the update finished.
         WorkflowResultTimeoutError: no outcome within ``timeout`` seconds.
     """
+    timeout = check_wait_seconds(timeout, "The update's timeout")
+    accepted = start_update(workflow_id, update, args, run_id=run_id, update_id=update_id)
+    return wait_for_update(accepted, timeout)
+
+
+@dataclass(frozen=True)
+class AcceptedUpdate:
+    """An update recorded in a run's history (Temporal's ACCEPTED stage)."""
+
+    update_id: str
+    name: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    execution_pk: int
+
+
+def start_update(
+    workflow_id: str,
+    update: Any,
+    args: list[Any],
+    *,
+    run_id: str | None = None,
+    update_id: str | None = None,
+) -> AcceptedUpdate:
+    """Validate and record an update, without waiting for its handler.
+
+    Raises:
+        WorkflowUpdateFailedError: rejected by the validator (nothing is written).
+        WorkflowClosedError: the run is closed.
+    """
     execution = get_execution(workflow_id, run_id)
     _store.require_running(execution, "send an update to")
     definition = _registry.get_workflow(execution.workflow_type)
@@ -185,25 +218,69 @@ def update_workflow(
     handler, payloads = encode_handler_args(definition, "update", name, args)
     assert handler is not None
     update_id = check_identifier(update_id, "The update id") if update_id else str(uuid.uuid4())
-    timeout = check_wait_seconds(timeout, "The update's timeout")
     _accept_update(execution, definition, handler, update_id, payloads)
+    return AcceptedUpdate(
+        update_id,
+        name,
+        execution.workflow_id,
+        str(execution.run_id),
+        execution.workflow_type,
+        execution.pk,
+    )
+
+
+def find_update(workflow_id: str, update_id: str, run_id: str | None = None) -> AcceptedUpdate:
+    """An update already accepted by the run, by its id.
+
+    Raises:
+        WorkflowNotFoundError: no such run.
+        UnknownHandlerError: the run accepted no update with that id.
+    """
+    execution = get_execution(workflow_id, run_id)
+    name = _store.accepted_update_name(execution.pk, update_id)
+    if name is None:
+        raise UnknownHandlerError(
+            f"Workflow {workflow_id!r} (run {execution.run_id}) has accepted no update with "
+            f"id {update_id!r}.",
+            kind="update",
+            name=update_id,
+        )
+    return AcceptedUpdate(
+        update_id,
+        name,
+        execution.workflow_id,
+        str(execution.run_id),
+        execution.workflow_type,
+        execution.pk,
+    )
+
+
+def wait_for_update(accepted: AcceptedUpdate, timeout: float | None) -> Any:
+    """Wait for an accepted update's handler; returns its JSON-ready result.
+
+    Raises:
+        WorkflowUpdateFailedError: the handler failed.
+        WorkflowClosedError: the run closed before the handler finished.
+        WorkflowResultTimeoutError: no outcome within ``timeout`` seconds.
+    """
+    name, pk = accepted.name, accepted.execution_pk
 
     def check() -> dict[str, Any] | None:
-        outcome = _store.update_outcome(execution.pk, update_id)
+        outcome = _store.update_outcome(pk, accepted.update_id)
         if outcome is not None:
             return outcome
-        if not WorkflowExecution.objects.filter(pk=execution.pk, status="RUNNING").exists():
+        if not WorkflowExecution.objects.filter(pk=pk, status="RUNNING").exists():
             return {"closed": True}
         return None
 
     outcome = _dispatch.wait_for(
-        [f"update:{update_id}", f"closed:{execution.run_id}"], check, timeout
+        [f"update:{accepted.update_id}", f"closed:{accepted.run_id}"], check, timeout
     )
     if outcome is None:
         raise WorkflowResultTimeoutError(f"Update {name!r} did not finish within {timeout} s.")
     if outcome.get("closed"):
         raise WorkflowClosedError(
-            f"Workflow {workflow_id!r} closed before update {name!r} finished."
+            f"Workflow {accepted.workflow_id!r} closed before update {name!r} finished."
         )
     if outcome.get("failure"):
         cause = Failure.from_dict(outcome["failure"]).to_exception()

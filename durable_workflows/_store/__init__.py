@@ -31,6 +31,7 @@ from .maintenance import (
 )
 from .messages import (
     accept_update,
+    accepted_update_name,
     append_signal,
     request_cancel,
     require_running,
@@ -51,6 +52,7 @@ __all__ = [
     "HistoryWriter",
     "PendingWorkflowTask",
     "accept_update",
+    "accepted_update_name",
     "append_signal",
     "claim_attempt",
     "complete_attempt",

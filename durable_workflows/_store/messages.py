@@ -83,6 +83,20 @@ def terminate(execution: WorkflowExecution, reason: str, now: datetime) -> None:
     writer.save()
 
 
+def accepted_update_name(execution_pk: int, update_id: str) -> str | None:
+    """The name of the update the run accepted under ``update_id``, if it did."""
+    name: str | None = (
+        HistoryEvent.objects.filter(
+            execution_id=execution_pk,
+            event_type=EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED.value,
+            attributes__update_id=update_id,
+        )
+        .values_list("attributes__update_name", flat=True)
+        .first()
+    )
+    return name
+
+
 def update_outcome(execution_pk: int, update_id: str) -> dict[str, Any] | None:
     """The attributes of the update's completion event, once recorded."""
     row = (
