@@ -79,6 +79,7 @@ __all__ = [
     "AsyncUpdateHandle",
     "AsyncWorkflowHandle",
     "Client",
+    "WithStartWorkflowOperation",
     "WorkflowDescription",
     "WorkflowExecutionDescription",
     "WorkflowExecutionStatus",
@@ -168,6 +169,37 @@ def _temporal_shape(activity: PendingActivity) -> PendingActivityInfo:
         last_failure=Failure.from_dict(activity.last_failure) if activity.last_failure else None,
         last_worker_identity=activity.last_worker_identity,
     )
+
+
+class WithStartWorkflowOperation:
+    """The start half of update-with-start (Temporal's name): which workflow to start, and
+    how, if no run of the id is running. Arguments as ``Client.start_workflow``;
+    ``id_conflict_policy`` is required, as in Temporal (``USE_EXISTING`` sends the update to
+    the running run; ``FAIL`` refuses when one runs).
+
+    After the call, ``handle`` (or ``await workflow_handle()``) is the workflow's handle.
+    """
+
+    def __init__(
+        self,
+        workflow: Any,
+        *args: Any,
+        id: str,
+        id_conflict_policy: WorkflowIDConflictPolicy,
+        **kwargs: Any,
+    ) -> None:
+        self.workflow = workflow
+        self.args = args
+        self.id = id
+        self.id_conflict_policy = WorkflowIDConflictPolicy(id_conflict_policy)
+        self.kwargs = kwargs
+        self.handle: WorkflowHandle | None = None
+
+    async def workflow_handle(self) -> AsyncWorkflowHandle:
+        """The started (or existing) workflow's handle, once the update-with-start ran."""
+        if self.handle is None:
+            raise RuntimeError("The update-with-start using this operation has not run yet.")
+        return AsyncWorkflowHandle(self.handle)
 
 
 class WorkflowUpdateHandle:
@@ -537,6 +569,89 @@ class Client:
         execution = _services.start_workflow(definition, call_args, options, start_signal=signal)
         return WorkflowHandle(execution.workflow_id, first_execution_run_id=str(execution.run_id))
 
+    def start_update_with_start_workflow(
+        self,
+        update: Any,
+        *args: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        wait_for_stage: WorkflowUpdateStage,
+        id: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowUpdateHandle:
+        """Start the workflow (or take the running run, per the operation's conflict policy)
+        and send it an update, in one transaction: a rejected update starts nothing.
+
+        The workflow's handle is then ``start_workflow_operation.handle``.
+
+        Raises:
+            ValueError: ``wait_for_stage`` is ADMITTED.
+            WorkflowAlreadyStartedError: the id is running and the policy is FAIL.
+            WorkflowUpdateFailedError: the validator rejected the update (nothing written).
+        """
+        stage = WorkflowUpdateStage(wait_for_stage)
+        if stage is WorkflowUpdateStage.ADMITTED:
+            raise ValueError("wait_for_stage=ADMITTED is not supported: use ACCEPTED or COMPLETED.")
+        operation = start_workflow_operation
+        definition = _services.resolve_definition(operation.workflow)
+        start_kwargs = dict(operation.kwargs)
+        run_args = _call_args(operation.args, start_kwargs, "WithStartWorkflowOperation")
+        options = StartOptions(
+            workflow_id=operation.id,
+            task_queue=start_kwargs.get("task_queue"),
+            execution_timeout=_as_timedelta(
+                start_kwargs.get("execution_timeout"), "The execution timeout"
+            ),
+            id_reuse_policy=start_kwargs.get(
+                "id_reuse_policy", WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            ),
+            search_attributes=start_kwargs.get("search_attributes") or {},
+            memo=start_kwargs.get("memo") or {},
+            id_conflict_policy=operation.id_conflict_policy,
+        )
+        unknown = set(start_kwargs) - {
+            "task_queue",
+            "execution_timeout",
+            "id_reuse_policy",
+            "search_attributes",
+            "memo",
+        }
+        if unknown:
+            raise TypeError(f"WithStartWorkflowOperation got unexpected options: {sorted(unknown)}")
+        if id is not None:
+            _arguments.check_identifier(id, "The update id")
+        execution, accepted = _services.update_with_start(
+            lambda: _services.start_workflow(definition, run_args, options),
+            _services.handler_name(update, "update"),
+            _call_args(args, kwargs, "start_update_with_start_workflow"),
+            update_id=id,
+        )
+        operation.handle = WorkflowHandle(
+            execution.workflow_id, first_execution_run_id=str(execution.run_id)
+        )
+        handle = WorkflowUpdateHandle(accepted)
+        if stage is WorkflowUpdateStage.COMPLETED:
+            handle.result()
+        return handle
+
+    def execute_update_with_start_workflow(
+        self,
+        update: Any,
+        *args: Any,
+        start_workflow_operation: WithStartWorkflowOperation,
+        id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Update-with-start, waiting for the update's result (see
+        :meth:`start_update_with_start_workflow`)."""
+        return self.start_update_with_start_workflow(
+            update,
+            *args,
+            start_workflow_operation=start_workflow_operation,
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            id=id,
+            **kwargs,
+        ).result()
+
     def execute_workflow(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
         """Start a workflow and wait for its result (arguments as :meth:`start_workflow`)."""
         return self.start_workflow(workflow, *args, **kwargs).result()
@@ -803,6 +918,21 @@ class AsyncClient:
 
     async def list_workflows(self, *args: Any, **kwargs: Any) -> list[WorkflowSummary]:
         return await self._client.alist_workflows(*args, **kwargs)
+
+    async def start_update_with_start_workflow(
+        self, update: Any, *args: Any, **kwargs: Any
+    ) -> AsyncUpdateHandle:
+        handle = await _async(self._client.start_update_with_start_workflow)(
+            update, *args, **kwargs
+        )
+        return AsyncUpdateHandle(handle)
+
+    async def execute_update_with_start_workflow(
+        self, update: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        return await _async(self._client.execute_update_with_start_workflow)(
+            update, *args, **kwargs
+        )
 
     def get_async_activity_handle(self, *, task_token: bytes | str) -> AsyncActivityHandle:
         """Temporal's: a handle whose awaitable methods settle the attempt of ``task_token``."""

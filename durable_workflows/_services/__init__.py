@@ -32,6 +32,7 @@ from .messages import (
     signal_workflow,
     start_update,
     terminate_workflow,
+    update_with_start,
     update_workflow,
     wait_for_update,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "start_update",
     "start_workflow",
     "terminate_workflow",
+    "update_with_start",
     "update_workflow",
     "visible_runs",
     "wait_for_outcome",

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from .. import _clock, _dispatch, _registry, _store
 from .._engine import (
     Failure,
@@ -403,3 +405,23 @@ def _changed_attributes(before: dict[str, Any] | None, obj: Any) -> list[str]:
         if isinstance(old, _COMPARABLE) and isinstance(new, _COMPARABLE) and old != new:
             changed.append(key)
     return sorted(changed)
+
+
+def update_with_start(
+    start: Callable[[], WorkflowExecution],
+    update: Any,
+    args: list[Any],
+    *,
+    update_id: str | None = None,
+) -> tuple[WorkflowExecution, AcceptedUpdate]:
+    """Start a run (or, per its conflict policy, take the running one) and record an update
+    to it, in one transaction: if the update is rejected, nothing is started.
+
+    ``start`` is the start, already checked (see ``runs.start_workflow``).
+    """
+    with transaction.atomic():
+        execution = start()
+        accepted = start_update(
+            execution.workflow_id, update, args, run_id=str(execution.run_id), update_id=update_id
+        )
+    return execution, accepted

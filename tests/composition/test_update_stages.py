@@ -73,3 +73,52 @@ def test_the_async_client_awaits_the_update_result() -> None:
 
     with WorkflowEnvironment.start_time_skipping():
         assert asyncio.run(scenario()) == 4
+
+
+def test_update_with_start_starts_once_then_updates_the_running_run() -> None:
+    from durable_workflows import WorkflowIDConflictPolicy
+    from durable_workflows.client import WithStartWorkflowOperation
+    from durable_workflows.models import WorkflowExecution
+
+    workflow_id = f"uws-{uuid.uuid4().hex[:12]}"
+
+    def operation() -> WithStartWorkflowOperation:
+        return WithStartWorkflowOperation(
+            CartWorkflow.run,
+            id=workflow_id,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    with WorkflowEnvironment.start_time_skipping():
+        first = operation()
+        assert (
+            client.execute_update_with_start_workflow(
+                CartWorkflow.add_item, 2, start_workflow_operation=first
+            )
+            == 2
+        )
+        second = operation()
+        assert (
+            client.execute_update_with_start_workflow(
+                CartWorkflow.add_item, 5, start_workflow_operation=second
+            )
+            == 7
+        )
+        assert first.handle is not None and second.handle is not None
+        assert first.handle.run_id == second.handle.run_id
+        assert WorkflowExecution.objects.filter(workflow_id=workflow_id).count() == 1
+        # A rejected update starts nothing.
+        rejected_id = f"uws-rejected-{uuid.uuid4().hex[:12]}"
+        with pytest.raises(WorkflowUpdateFailedError):
+            client.execute_update_with_start_workflow(
+                CartWorkflow.add_item,
+                -1,
+                start_workflow_operation=WithStartWorkflowOperation(
+                    CartWorkflow.run,
+                    id=rejected_id,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                ),
+            )
+        assert not WorkflowExecution.objects.filter(workflow_id=rejected_id).exists()
+        first.handle.signal(CartWorkflow.checkout)
+        assert first.handle.result() == 7

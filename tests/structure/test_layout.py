@@ -184,6 +184,7 @@ PUBLIC_SURFACE = {
         "AsyncUpdateHandle",
         "AsyncWorkflowHandle",
         "Client",
+        "WithStartWorkflowOperation",
         "WorkflowDescription",
         "WorkflowExecutionDescription",
         "WorkflowExecutionStatus",
