@@ -106,7 +106,7 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
 
 
 def _run(activity: ActivityTask) -> Any:
-    definition = _registry.get_activity(activity.activity_type)
+    definition = _registry.get_activity(activity.activity_type, activity.task_queue)
     if not definition.runnable:
         owner = definition.fn.__qualname__.rsplit(".", 1)[0]
         raise RuntimeError(

@@ -9,7 +9,7 @@ environment installed its own) and is the only caller of it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
@@ -95,9 +95,11 @@ def wait_for(
     return _current.wait_for([keys] if isinstance(keys, str) else list(keys), check, timeout)
 
 
-async def start_worker_process(command: Sequence[str]) -> asyncio.subprocess.Process | None:
+async def start_worker_process(
+    command: Sequence[str], env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process | None:
     """Start a worker process (Temporal's ``Worker``), unless the transport runs work itself."""
-    return await _current.start_worker(command)
+    return await _current.start_worker(command, env)
 
 
 __all__ = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -86,7 +86,9 @@ class LocalTransport:
         """Whoever waits drives: run what is due, skip time (``timeout`` is not applied)."""
         return self.drive_until(check)
 
-    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
+    async def start_worker(
+        self, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> asyncio.subprocess.Process | None:
         return None  # workflows and activities run in this process
 
     # --- driving: what a waiting caller does ------------------------------------------------

@@ -104,7 +104,7 @@ _TIMEOUT = RetryState.TIMEOUT
 def _call(
     request: LocalActivityRequest, execution: WorkflowExecution, attempt: int, now: datetime
 ) -> Any:
-    definition = _registry.get_activity(request.activity_type)
+    definition = _registry.get_activity(request.activity_type, execution.task_queue)
     args = definition.signature.decode_args(request.input)
     info = Info(
         activity_id=request.options.activity_id or str(request.seq),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -52,8 +53,11 @@ class Transport(Protocol):
         ``keys`` name the notifications that may change the answer.
         """
 
-    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
-        """Start a worker process running ``command``, or None if work runs elsewhere."""
+    async def start_worker(
+        self, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> asyncio.subprocess.Process | None:
+        """Start a worker process running ``command`` (with ``env`` added to this process's
+        environment), or None if work runs elsewhere."""
 
 
 class CeleryTransport:
@@ -89,5 +93,7 @@ class CeleryTransport:
     ) -> T | None:
         return _notify.wait_for(keys, check, timeout)
 
-    async def start_worker(self, command: Sequence[str]) -> asyncio.subprocess.Process | None:
-        return await asyncio.create_subprocess_exec(*command)
+    async def start_worker(
+        self, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> asyncio.subprocess.Process | None:
+        return await asyncio.create_subprocess_exec(*command, env={**os.environ, **(env or {})})

@@ -91,7 +91,9 @@ def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
     if locked is None:
         return []
     execution, history = locked
-    if worker_queue is not None and not _registry.is_workflow_registered(execution.workflow_type):
+    if worker_queue is not None and not _registry.is_workflow_registered(
+        execution.workflow_type, execution.task_queue
+    ):
         _keep(run_id, cached)
         _dispatch.workflow_task(run_id, execution.task_queue)
         return []
@@ -110,7 +112,7 @@ def _run_task(run_id: str, *, worker_queue: str | None) -> list[ActivityStart]:
         _keep(run_id, cached)
         return []
     try:
-        definition = _registry.get_workflow(execution.workflow_type)
+        definition = _registry.get_workflow(execution.workflow_type, execution.task_queue)
         result = _continue_or_replay(execution, definition, cached, history, now)
         commands = _local_activities.run_pending(result.instance, execution, result.commands, now)
     except (WorkflowTaskError, DurableWorkflowsError, WorkflowTouchedDatabaseError) as error:
@@ -156,7 +158,7 @@ def _eager_policy(serves_queue: str) -> RunHere:
         nonlocal remaining
         if remaining <= 0 or task_queue != serves_queue:
             return False
-        if not _registry.is_activity_registered(activity_type):
+        if not _registry.is_activity_registered(activity_type, task_queue):
             return False
         remaining -= 1
         return True

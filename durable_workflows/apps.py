@@ -19,6 +19,9 @@ class DurableWorkflowsConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the system checks
 
         autodiscover_modules("workflows", "activities")
+        from . import _registration
+
+        _registration.apply_from_environment()
         post_migrate.connect(_install_tick, dispatch_uid="durable_workflows.install_tick")
 
 

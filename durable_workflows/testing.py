@@ -60,7 +60,10 @@ class Replayer:
     """
 
     def __init__(self, *, workflows: Sequence[type] = ()) -> None:
-        self._allowed = {_registry.resolve_workflow(cls).name for cls in workflows} or None
+        listed = [_registry.resolve_workflow(cls) for cls in workflows]
+        #: The Replayer's own workflows, by name: they win over others of the same name.
+        self._definitions = {definition.name: definition for definition in listed}
+        self._allowed = set(self._definitions) or None
 
     def replay_workflow(
         self, history: WorkflowHistory | str, *, raise_on_replay_failure: bool = True
@@ -100,7 +103,9 @@ class Replayer:
                 f"The history is of workflow type {workflow_type!r}, which is not among this "
                 f"Replayer's workflows ({', '.join(sorted(self._allowed))})."
             )
-        definition = _registry.get_workflow(workflow_type)
+        definition = self._definitions.get(workflow_type) or _registry.get_workflow(
+            workflow_type, started.get("task_queue")
+        )
         info = WorkflowInfo(
             workflow_id=history.workflow_id,
             run_id=history.run_id,

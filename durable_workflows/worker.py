@@ -17,7 +17,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import _dispatch, _registry
+from . import _dispatch, _registration, _registry
+from ._registration import REGISTRATION_ENV
 
 __all__ = ["Worker"]
 
@@ -28,9 +29,10 @@ class Worker:
     Args:
         client: Accepted for compatibility (the database is the server).
         task_queue: The Celery queue to consume.
-        workflows: Workflow classes this worker is meant to run; checked to be
-            registered (any worker runs every registered workflow).
-        activities: Activity functions, checked likewise, and methods of instances
+        workflows: Workflow classes this worker runs. Where another workflow has the same
+            name (a second module, a test's stand-in), this queue runs the one listed.
+        activities: Activity functions, chosen likewise for the queue (so a test can list
+            a mock under the real activity's name), and methods of instances
             (``Worker(activities=[db_activities.save])`` for an ``@activity.defn`` method
             ``save``): the worker holds the instance, and every attempt of the activity
             in this process calls its method. Workflows name it by the class's method
@@ -52,14 +54,26 @@ class Worker:
         celery_app: str | None = None,
         **_ignored: Any,
     ) -> None:
-        for workflow_class in workflows:
-            _registry.resolve_workflow(workflow_class)
+        workflow_definitions = [_registry.resolve_workflow(cls) for cls in workflows]
         self.instance_methods = [fn for fn in activities if inspect.ismethod(fn)]
+        activity_definitions = []
         for activity_fn in activities:
             if inspect.ismethod(activity_fn):
-                _registry.register_activity_method(activity_fn)
+                activity_definitions.append(_registry.register_activity_method(activity_fn))
             else:
-                _registry.resolve_activity(activity_fn)
+                _, definition = _registry.resolve_activity(activity_fn)
+                assert definition is not None  # resolve_activity raises for a plain function
+                activity_definitions.append(definition)
+        # This queue runs these, whatever else shares their names (in this process, and in
+        # the worker process it starts, which reads them from its environment).
+        _registry.register_for_queue(task_queue, workflow_definitions, activity_definitions)
+        self.registration = {
+            REGISTRATION_ENV: _registration.encode(
+                task_queue,
+                [d.cls for d in workflow_definitions],
+                [fn for fn in activities if not inspect.ismethod(fn)],
+            )
+        }
         self.task_queue = task_queue
         self.celery_app = celery_app or os.environ.get("CELERY_APP") or _settings_package()
         threads = getattr(activity_executor, "_max_workers", None)
@@ -75,7 +89,7 @@ class Worker:
         Inside a :class:`durable_workflows.testing.WorkflowEnvironment` nothing starts: the
         environment runs workflows and activities in this process.
         """
-        self._process = await _dispatch.start_worker_process(self.command)
+        self._process = await _dispatch.start_worker_process(self.command, self.registration)
         if self._process is not None and self.instance_methods:
             await self.__aexit__()
             raise self._instances_stay_here()
@@ -90,7 +104,9 @@ class Worker:
         """Run the worker until it exits (or this coroutine is cancelled)."""
         if self.instance_methods:
             raise self._instances_stay_here()
-        process = await asyncio.create_subprocess_exec(*self.command)
+        process = await asyncio.create_subprocess_exec(
+            *self.command, env={**os.environ, **self.registration}
+        )
         try:
             code = await process.wait()
         except asyncio.CancelledError:

@@ -36,6 +36,7 @@ from ..exceptions import (
     UnknownHandlerError,
     UnknownWorkflowTypeError,
     WorkflowClosedError,
+    WorkflowDefinitionError,
     WorkflowQueryFailedError,
     WorkflowResultTimeoutError,
     WorkflowUpdateFailedError,
@@ -54,8 +55,8 @@ from .runs import get_execution
 def _known_definition(workflow_type: str) -> WorkflowDefinition | None:
     try:
         return _registry.get_workflow(workflow_type)
-    except UnknownWorkflowTypeError:
-        return None
+    except (UnknownWorkflowTypeError, WorkflowDefinitionError):
+        return None  # not here, or two of that name: the worker's queue decides
 
 
 def handler_names(workflow_type: str, kind: str) -> list[str] | None:
@@ -132,7 +133,7 @@ def query_workflow(workflow_id: str, query: Any, args: list[Any], run_id: str | 
         InvalidArgumentError, WorkflowQueryFailedError.
     """
     execution = get_execution(workflow_id, run_id)
-    definition = _registry.get_workflow(execution.workflow_type)
+    definition = _registry.get_workflow(execution.workflow_type, execution.task_queue)
     name = handler_name(query, "query")
     handler, payloads = encode_handler_args(definition, "query", name, args)
     assert handler is not None
@@ -215,7 +216,7 @@ def start_update(
     """
     execution = get_execution(workflow_id, run_id)
     _store.require_running(execution, "send an update to")
-    definition = _registry.get_workflow(execution.workflow_type)
+    definition = _registry.get_workflow(execution.workflow_type, execution.task_queue)
     name = handler_name(update, "update")
     handler, payloads = encode_handler_args(definition, "update", name, args)
     assert handler is not None

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from durable_workflows import RetryPolicy, activity, workflow
+from durable_workflows import RetryPolicy, _registry, activity, workflow
 from durable_workflows.exceptions import WorkflowDefinitionError
 
 # --- workflow definitions -------------------------------------------------------------------
@@ -66,25 +66,27 @@ def test_two_handlers_with_one_signal_name_are_refused():
             def go_two(self) -> None: ...
 
 
-def test_two_workflow_classes_with_one_name_are_refused_naming_both():
+def test_two_workflow_classes_may_share_a_name_until_a_lookup_cannot_choose():
     @workflow.defn(name="EngineTestDuplicateName")
     class First:
         @workflow.run
         async def run(self) -> None: ...
 
+    @workflow.defn(name="EngineTestDuplicateName")  # another module's, say: no error here
+    class Second:
+        @workflow.run
+        async def run(self) -> None: ...
+
     with pytest.raises(WorkflowDefinitionError) as caught:
-
-        @workflow.defn(name="EngineTestDuplicateName")
-        class Second:
-            @workflow.run
-            async def run(self) -> None: ...
-
+        _registry.get_workflow("EngineTestDuplicateName", "engine-test-queue")
     message = str(caught.value)
-    assert "Two workflows are named 'EngineTestDuplicateName'" in message
+    assert "Two workflow definitions are named 'EngineTestDuplicateName'" in message
     assert "First" in message and "Second" in message
+    assert "Worker(task_queue=..., workflows=[...])" in message
     assert "@workflow.defn(name=...)" in message
-    # The first registration is untouched.
-    assert workflow.get_definition("EngineTestDuplicateName").cls is First
+    # A queue that lists one runs that one.
+    _registry.register_for_queue("engine-test-second", workflows=[workflow.get_definition(Second)])
+    assert _registry.get_workflow("EngineTestDuplicateName", "engine-test-second").cls is Second
 
 
 def test_redecorating_the_same_class_is_not_a_duplicate():
@@ -124,14 +126,16 @@ def test_a_definition_records_handlers_and_whether_init_takes_the_arguments():
     assert definition.updates == {}
 
 
-def test_two_activities_with_one_name_are_refused():
+def test_two_activities_may_share_a_name_until_a_lookup_cannot_choose():
     @activity.defn(name="EngineTestDuplicateActivity")
     def first() -> None: ...
 
-    with pytest.raises(WorkflowDefinitionError, match="Two activities are named"):
+    @activity.defn(name="EngineTestDuplicateActivity")
+    def second() -> None: ...
 
-        @activity.defn(name="EngineTestDuplicateActivity")
-        def second() -> None: ...
+    with pytest.raises(WorkflowDefinitionError, match="Two activity definitions are named"):
+        _registry.get_activity("EngineTestDuplicateActivity")
+    assert not _registry.is_activity_registered("EngineTestDuplicateActivity")
 
 
 def test_a_generator_activity_is_refused():
