@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -44,7 +45,9 @@ T = TypeVar("T")
 class LocalTransport:
     """The in-process transport: hints run here, waits drive the work and skip time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip_time: bool = True) -> None:
+        #: False: nothing skips; waiting for the next due time takes that long.
+        self.skip_time = skip_time
         self.since = _clock.now()
         self._hints: deque[Hint] = deque()
         self._lock = threading.Lock()
@@ -107,7 +110,7 @@ class LocalTransport:
                     "Nothing is left to run in the test environment and nothing is due: the "
                     "workflow waits for a signal, an update or a cancellation that no one sent."
                 )
-            _clock.skip_to(due)
+            self._advance_to(due)
 
     def sleep(self, duration: timedelta) -> None:
         """Advance the clock by ``duration``, running everything that comes due on the way."""
@@ -118,8 +121,8 @@ class LocalTransport:
             due = self.next_due()
             if due is None or due > target:
                 break
-            _clock.skip_to(due)
-        _clock.skip_to(target)
+            self._advance_to(due)
+        self._advance_to(target)
         while self.run_due():
             pass
 
@@ -168,6 +171,15 @@ class LocalTransport:
         ]
         due = [moment for moment in candidates if moment is not None]
         return min(due) if due else None
+
+    def _advance_to(self, moment: datetime) -> None:
+        """Move the clock to ``moment``: at once, or (without time skipping) by waiting."""
+        if self.skip_time:
+            _clock.skip_to(moment)
+            return
+        remaining = (moment - _clock.now()).total_seconds()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _runs(self) -> QuerySet[WorkflowExecution]:
         """The running runs started since this runner began: those of the test, no others."""

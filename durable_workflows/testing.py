@@ -19,22 +19,33 @@ process, against the test database, and skips time whenever the test waits::
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import asyncio
+import inspect
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _clock, _dispatch, _registry
 from ._engine import EventType, WorkflowInfo, WorkflowTaskError, split_history
+from ._engine.definitions import ACTIVITY_ATTR
 from ._engine.replay import new_instance, replay_tasks
+from .activity import ActivityContext, reset_context, use_context
+from .activity import Info as ActivityInfo
 from .client import WorkflowHistory
-from .exceptions import NondeterminismError, UnknownWorkflowTypeError, WorkflowTaskFailedError
+from .exceptions import (
+    CancelledError,
+    NondeterminismError,
+    UnknownWorkflowTypeError,
+    WorkflowTaskFailedError,
+)
 
 if TYPE_CHECKING:
     from ._local import LocalTransport
 
 __all__ = [
+    "ActivityEnvironment",
     "ReplayResult",
     "Replayer",
     "WorkflowEnvironment",
@@ -145,24 +156,34 @@ class WorkflowEnvironment:
     Only runs started inside the environment are driven.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip_time: bool = True) -> None:
         self._transport: LocalTransport | None = None
+        self._skip_time = skip_time
 
     @classmethod
-    def start_time_skipping(cls) -> WorkflowEnvironment:
-        """A new environment; enter it with ``with`` (or ``async with``, optionally awaited)."""
+    def start_time_skipping(cls, **_options: Any) -> WorkflowEnvironment:
+        """A new environment that skips time while the test waits; enter it with ``with`` or
+        ``async with``, or ``await`` it (Temporal's options are accepted and ignored)."""
         return cls()
 
     @classmethod
-    def start_local(cls) -> WorkflowEnvironment:
-        """Temporal's other constructor; the same in-process environment here."""
-        return cls()
+    def start_local(cls, **_options: Any) -> WorkflowEnvironment:
+        """A new environment on the real clock (Temporal's local dev server: no time
+        skipping; a timer takes as long as it says). Options are accepted and ignored."""
+        return cls(skip_time=False)
+
+    @property
+    def supports_time_skipping(self) -> bool:
+        """Whether waiting moves the clock to the next due time (as Temporal's property)."""
+        return self._skip_time
 
     def __await__(self) -> Generator[Any, None, WorkflowEnvironment]:
-        # Temporal's constructors are coroutines: ``async with await ...start_time_skipping()``.
+        # Temporal's constructors are coroutines: ``env = await ...start_local()`` gives an
+        # environment in use at once (``await env.shutdown()`` ends it), and
+        # ``async with await ...start_time_skipping() as env`` works as well.
         if False:  # pragma: no cover - makes this a generator that finishes at once
             yield
-        return self
+        return self.__enter__()
 
     @property
     def client(self) -> Any:
@@ -175,23 +196,33 @@ class WorkflowEnvironment:
         """The environment's clock: real time plus every skip so far."""
         return _clock.now()
 
-    def sleep(self, duration: timedelta | float) -> None:
-        """Move the clock forward by ``duration``, running whatever comes due on the way."""
-        if self._transport is None:
+    def sleep(self, duration: timedelta | float) -> Any:
+        """Let ``duration`` pass, running whatever comes due on the way (with time skipping,
+        the clock moves at once). In synchronous code it returns once done; in async code
+        (a running event loop) it returns an awaitable, as Temporal's: ``await env.sleep(3)``.
+        """
+        transport = self._transport
+        if transport is None:
             raise RuntimeError("Enter the environment (with ... as env) before env.sleep().")
-        self._transport.sleep(
-            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
-        )
+        span = duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            transport.sleep(span)
+            return _Done()
+        from asgiref.sync import sync_to_async  # the database is used off the loop's thread
+
+        return sync_to_async(transport.sleep, thread_sensitive=False)(span)
 
     async def asleep(self, duration: timedelta | float) -> None:
-        from asgiref.sync import sync_to_async
-
-        await sync_to_async(self.sleep)(duration)
+        await self.sleep(duration)
 
     def __enter__(self) -> WorkflowEnvironment:
         from ._local import LocalTransport  # the ORM: only once Django is set up
 
-        transport = LocalTransport()
+        if self._transport is not None:
+            return self  # awaited, then entered: one environment
+        transport = LocalTransport(skip_time=self._skip_time)
         _dispatch.install(transport)
         self._transport = transport
         return self
@@ -210,9 +241,99 @@ class WorkflowEnvironment:
     async def __aexit__(self, *exc_info: object) -> None:
         self.shutdown()
 
-    def shutdown(self) -> None:
-        """Leave the environment: the clock is real again and Celery carries hints again."""
+    def shutdown(self) -> _Done:
+        """Leave the environment: the clock is real again and Celery carries hints again.
+        Usable as ``env.shutdown()`` and ``await env.shutdown()``."""
         if self._transport is not None:
             _dispatch.uninstall(self._transport)
             self._transport = None
             _clock.reset()
+        return _Done()
+
+
+class _Done:
+    """What a call that has already finished returns, so that it may also be awaited."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if False:  # pragma: no cover - makes this a generator that finishes at once
+            yield
+
+
+class ActivityEnvironment:
+    """Run one activity function outside any workflow, as Temporal's ``ActivityEnvironment``.
+
+    ``info`` is what ``activity.info()`` returns inside (change it before ``run``);
+    ``on_heartbeat`` receives each ``activity.heartbeat(*details)``; ``cancel()`` requests
+    cancellation: ``activity.is_cancelled()`` turns true, the next ``heartbeat()`` raises
+    ``CancelledError``, and an async activity running in ``run`` is cancelled where it
+    awaits. ``run(fn, *args)`` returns the result (a coroutine for an ``async def``).
+    No database, broker or worker is involved.
+    """
+
+    def __init__(self) -> None:
+        now = datetime.now(UTC)
+        self.info = ActivityInfo(
+            activity_id="test",
+            activity_type="unknown",
+            attempt=1,
+            workflow_id="test",
+            workflow_run_id="test-run",
+            workflow_type="test",
+            task_queue="test",
+            scheduled_time=now,
+            started_time=now,
+        )
+        self.on_heartbeat: Callable[..., None] = lambda *details: None
+        self._cancelled = False
+        self._task: asyncio.Task[Any] | None = None
+
+    def cancel(self) -> None:
+        """Request cancellation of the running activity."""
+        self._cancelled = True
+        if self._task is not None and not self._task.done():
+            self._task.get_loop().call_soon_threadsafe(self._task.cancel)
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` with this environment's context (await the result of an async one)."""
+        definition = getattr(fn, ACTIVITY_ATTR, None)
+        info = self.info
+        if definition is not None and info.activity_type == "unknown":
+            info = replace(info, activity_type=definition.name)
+
+        def heartbeat(details: Sequence[Any]) -> None:
+            if self._cancelled:
+                raise CancelledError("Activity cancelled")
+            self.on_heartbeat(*details)
+
+        context = ActivityContext(
+            info=info, heartbeat=heartbeat, is_cancelled=lambda: self._cancelled
+        )
+        if inspect.iscoroutinefunction(fn):
+            return self._run_async(fn, context, args, kwargs)
+        token = use_context(context)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            reset_context(token)
+
+    async def _run_async(
+        self,
+        fn: Callable[..., Any],
+        context: ActivityContext,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        async def body() -> Any:
+            token = use_context(context)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                reset_context(token)
+
+        self._task = asyncio.ensure_future(body())
+        if self._cancelled:
+            self._task.cancel()
+        try:
+            return await self._task
+        finally:
+            self._task = None

@@ -220,6 +220,7 @@ PUBLIC_SURFACE = {
     ],
     "durable_workflows.schedules": ["schedule_workflow"],
     "durable_workflows.testing": [
+        "ActivityEnvironment",
         "ReplayResult",
         "Replayer",
         "WorkflowEnvironment",
