@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 from . import _clock, _registry, _store, _task_tokens
 from ._engine import Failure, check_size, to_json
@@ -69,8 +69,14 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
     )
     token = use_context(context)
     next_task: PendingWorkflowTask | None = None
+    atomic = _is_atomic(activity)
     try:
-        payload = _run(activity)
+        if atomic:
+            next_task = _run_and_complete_atomically(activity, heartbeater)
+        else:
+            payload = _run(activity)
+    except _SupersededError:
+        pass  # its writes rolled back with the completion that was refused
     except _CompleteAsyncError:
         # The outcome comes from outside (the task token): record none. The attempt stays
         # STARTED with its deadlines, so one that no one completes times out as any other.
@@ -95,14 +101,46 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
             defer_workflow_task=True,
         )
     else:
-        heartbeater.stop()
-        next_task = _store.complete_attempt(
-            activity, payload, _clock.now(), defer_workflow_task=True
-        )
+        if not atomic:
+            heartbeater.stop()
+            next_task = _store.complete_attempt(
+                activity, payload, _clock.now(), defer_workflow_task=True
+            )
     finally:
         heartbeater.stop()
         reset_context(token)
     return AttemptDone(next_task, activity.task_queue)
+
+
+class _SupersededError(Exception):
+    """An atomic attempt finished but is no longer current: roll its writes back."""
+
+
+def _is_atomic(activity: ActivityTask) -> bool:
+    try:
+        return _registry.get_activity(activity.activity_type, activity.task_queue).atomic
+    except Exception:
+        return False  # _run reports the lookup's error as the attempt's failure
+
+
+def _run_and_complete_atomically(
+    activity: ActivityTask, heartbeater: _Heartbeater
+) -> PendingWorkflowTask | None:
+    """The body and the completion in one transaction (``@activity.defn(atomic=True)``).
+
+    The body's ORM writes and ActivityTaskCompleted commit together or not at all: if the
+    body raises, if the attempt was superseded meanwhile, or if the worker dies before the
+    commit, nothing of the body persists. The run's lock is taken after the body.
+    """
+    with transaction.atomic():
+        payload = _run(activity)
+        heartbeater.stop()
+        completion = _store.record_completion(
+            activity, payload, _clock.now(), defer_workflow_task=True
+        )
+        if completion is None:
+            raise _SupersededError
+    return completion.next_task
 
 
 def _run(activity: ActivityTask) -> Any:

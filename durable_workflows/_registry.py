@@ -173,6 +173,15 @@ def register_activity_method(method: Callable[..., Any]) -> ActivityDefinition:
     return bound
 
 
+def atomic_activity_names() -> list[str]:
+    """The names of activities declared with ``atomic=True``."""
+    return sorted(
+        name
+        for name, candidates in _activities.items()
+        if any(definition.atomic for definition in candidates.values())
+    )
+
+
 def workflow_types() -> list[str]:
     return sorted(_workflows)
 

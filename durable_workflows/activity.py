@@ -79,12 +79,26 @@ _context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
 @overload
 def defn(fn: FnT) -> FnT: ...
 @overload
-def defn(*, name: str | None = None) -> Callable[[FnT], FnT]: ...
-def defn(fn: FnT | None = None, *, name: str | None = None) -> FnT | Callable[[FnT], FnT]:
-    """Declare an activity and register it under ``name`` (default: the function's name)."""
+def defn(*, name: str | None = None, atomic: bool = False) -> Callable[[FnT], FnT]: ...
+def defn(
+    fn: FnT | None = None, *, name: str | None = None, atomic: bool = False
+) -> FnT | Callable[[FnT], FnT]:
+    """Declare an activity and register it under ``name`` (default: the function's name).
+
+    With ``atomic=True`` (synchronous activities, default database only) the body runs in
+    a database transaction that also records the attempt's completion: its ORM writes
+    persist if and only if the completion does, so they happen exactly once even when a
+    worker dies or the attempt was timed out and retried elsewhere. The run's row lock is
+    taken after the body, just before commit, not while it runs.
+
+    Raises:
+        WorkflowDefinitionError: ``atomic=True`` on an async function. (Database routers
+            with atomic activities are refused by the system check ``durable_workflows.E003``:
+            the body's writes must go to the default database.)
+    """
 
     def decorate(function: FnT) -> FnT:
-        definition = ActivityDefinition.from_function(function, name)
+        definition = ActivityDefinition.from_function(function, name, atomic=atomic)
         setattr(function, ACTIVITY_ATTR, definition)
         _registry.register_activity(definition)
         return function

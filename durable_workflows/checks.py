@@ -59,3 +59,23 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     return problems
+
+
+@register()
+def check_atomic_activities(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Atomic activities write in the history's transaction: on the default database only."""
+    from . import _registry
+
+    atomic = _registry.atomic_activity_names()
+    if atomic and getattr(settings, "DATABASE_ROUTERS", None):
+        return [
+            Error(
+                f"Activities declared with atomic=True ({', '.join(atomic)}) need their "
+                "writes on the default database, where the workflow history lives; "
+                "DATABASE_ROUTERS is set, so their writes could go elsewhere and escape the "
+                "transaction.",
+                hint="Drop atomic=True from these activities, or the database routers.",
+                id="durable_workflows.E003",
+            )
+        ]
+    return []

@@ -124,9 +124,13 @@ class ActivityDefinition:
     signature: Signature
     is_async: bool
     is_method: bool = False
+    #: The body's database writes and the attempt's completion commit together.
+    atomic: bool = False
 
     @classmethod
-    def from_function(cls, fn: Callable[..., Any], name: str | None) -> ActivityDefinition:
+    def from_function(
+        cls, fn: Callable[..., Any], name: str | None, *, atomic: bool = False
+    ) -> ActivityDefinition:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@activity.defn decorates a function, got {fn!r}.")
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -139,12 +143,20 @@ class ActivityDefinition:
                 "This activity has no usable name: use @activity.defn(name=...)."
             )
         is_method = _defined_in_class_body(fn)
+        is_async = inspect.iscoroutinefunction(fn)
+        if atomic and is_async:
+            raise WorkflowDefinitionError(
+                f"Activity {activity_name!r} is async: atomic=True is for synchronous "
+                "activities, whose ORM writes run in the worker's transaction. Make it a "
+                "plain def, or drop atomic=True."
+            )
         return cls(
             name=activity_name,
             fn=fn,
             signature=Signature.of(fn, skip_self=is_method),
-            is_async=inspect.iscoroutinefunction(fn),
+            is_async=is_async,
             is_method=is_method,
+            atomic=atomic,
         )
 
     @property

@@ -236,30 +236,54 @@ def complete_attempt(
     makes pending is returned, not hinted.
     """
     with transaction.atomic():
-        execution = lock_execution(pk=activity.execution_id)
-        if execution is None:
-            return None
-        if not execution.is_running:
-            _log_closed_run(activity, execution)
-            return None
-        # The check that the attempt is current and its close, in one statement: the
-        # worker holds the row as its claim wrote it, so nothing needs reading back.
-        closed = ActivityTask.objects.filter(
-            pk=activity.pk, attempt=activity.attempt, status=ActivityStatus.STARTED
-        ).update(status=ActivityStatus.COMPLETED, timeout_at=None)
-        if not closed:
-            current = ActivityTask.objects.filter(pk=activity.pk).first()
-            if current is not None:
-                _log_stale(activity.attempt, current, execution)
-            return None
-        activity.status, activity.timeout_at, activity.execution = (
-            ActivityStatus.COMPLETED,
-            None,
-            execution,
+        completion = record_completion(
+            activity, result, now, defer_workflow_task=defer_workflow_task
         )
-        writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
-        _append_outcome(writer, activity, EventType.ACTIVITY_TASK_COMPLETED, {"result": result})
-        return writer.save()
+    return completion.next_task if completion is not None else None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A completion that was recorded, and the workflow task it made pending (if deferred)."""
+
+    next_task: PendingWorkflowTask | None
+
+
+def record_completion(
+    activity: ActivityTask, result: Any, now: datetime, *, defer_workflow_task: bool = False
+) -> Completion | None:
+    """Record the attempt's result in the caller's transaction; None if it is stale.
+
+    The run's lock is taken here, so a caller that wrote before (an atomic activity's body)
+    holds it only from this point to its commit. A caller that must not keep its own
+    writes when the result is dropped rolls back on None.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_completion() must run inside transaction.atomic().")
+    execution = lock_execution(pk=activity.execution_id)
+    if execution is None:
+        return None
+    if not execution.is_running:
+        _log_closed_run(activity, execution)
+        return None
+    # The check that the attempt is current and its close, in one statement: the
+    # worker holds the row as its claim wrote it, so nothing needs reading back.
+    closed = ActivityTask.objects.filter(
+        pk=activity.pk, attempt=activity.attempt, status=ActivityStatus.STARTED
+    ).update(status=ActivityStatus.COMPLETED, timeout_at=None)
+    if not closed:
+        current = ActivityTask.objects.filter(pk=activity.pk).first()
+        if current is not None:
+            _log_stale(activity.attempt, current, execution)
+        return None
+    activity.status, activity.timeout_at, activity.execution = (
+        ActivityStatus.COMPLETED,
+        None,
+        execution,
+    )
+    writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
+    _append_outcome(writer, activity, EventType.ACTIVITY_TASK_COMPLETED, {"result": result})
+    return Completion(writer.save())
 
 
 def release_claim(activity: ActivityTask, now: datetime) -> None:

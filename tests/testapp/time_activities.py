@@ -84,3 +84,34 @@ def heartbeat_steadily(key: str, seconds: float, every: float) -> int:
         time.sleep(every)
     SideEffect.record(key, "steady-done", activity.info().attempt)
     return beats
+
+
+def _gated_insert(key: str, folder: str) -> str:
+    """Insert this attempt's row, wait for ``release-<attempt>``, then mark it done (a file:
+    outside any transaction, so a test sees the body end even if its row rolled back)."""
+    attempt = activity.info().attempt
+    SideEffect.record(key, "row", attempt)
+    (Path(folder) / f"inserted-{attempt}").touch()
+    _wait_for(Path(folder) / f"release-{attempt}", timeout=120)
+    (Path(folder) / f"done-{attempt}").touch()
+    return f"attempt-{attempt}"
+
+
+@activity.defn(atomic=True)
+def atomic_gated_insert(key: str, folder: str) -> str:
+    return _gated_insert(key, folder)
+
+
+@activity.defn
+def plain_gated_insert(key: str, folder: str) -> str:
+    return _gated_insert(key, folder)
+
+
+@activity.defn(atomic=True)
+def atomic_insert_then_fail_once(key: str) -> int:
+    """Insert a row; raise on attempt 1 (after the insert), succeed on the next."""
+    attempt = activity.info().attempt
+    SideEffect.record(key, "row", attempt)
+    if attempt == 1:
+        raise ApplicationError("failing after the insert, on purpose")
+    return attempt
