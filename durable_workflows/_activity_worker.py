@@ -205,6 +205,10 @@ class _Heartbeater:
         self._stopped = False
 
     def heartbeat(self, details: Sequence[Any]) -> None:
+        if self._cancelled:
+            # Learned on an earlier heartbeat and not acted on: stop the activity here, as
+            # Temporal's heartbeat does (is_cancelled() lets it clean up first).
+            raise CancelledError("Activity cancelled: cancellation was requested")
         with self._lock:
             self._pending = to_json(list(details))
             wait = self._last_write + self._interval - time.monotonic()

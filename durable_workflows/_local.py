@@ -22,9 +22,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from django.db import connections
 from django.db.models import Min, QuerySet
 
 from . import _chain, _clock, _tick
@@ -45,13 +47,24 @@ T = TypeVar("T")
 class LocalTransport:
     """The in-process transport: hints run here, waits drive the work and skip time."""
 
-    def __init__(self, *, skip_time: bool = True) -> None:
+    def __init__(self, *, skip_time: bool = True, concurrent: bool = False) -> None:
         #: False: nothing skips; waiting for the next due time takes that long.
         self.skip_time = skip_time
         self.since = _clock.now()
         self._hints: deque[Hint] = deque()
         self._lock = threading.Lock()
         self._draining = False
+        #: Concurrent: hints run on worker threads while the caller goes on (as Temporal's
+        #: test server and workers do), and what comes due on the real clock runs too.
+        self.concurrent = concurrent
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._errors: list[BaseException] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
+        if concurrent:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dw-test-worker")
+            threading.Thread(target=self._tick_loop, name="dw-test-tick", daemon=True).start()
 
     # --- the transport ----------------------------------------------------------------------
 
@@ -59,6 +72,9 @@ class LocalTransport:
         """Take the place of a Celery message (called after commit)."""
         if hint.countdown:
             return  # due later: the database holds when, and the clock gets there
+        if self.concurrent:
+            self._submit(lambda: self._run_hint(hint))
+            return
         with self._lock:
             self._hints.append(hint)
             if self._draining:
@@ -76,12 +92,15 @@ class LocalTransport:
                 if not self._hints:
                     return
                 hint = self._hints.popleft()
-            if hint.task_name == WORKFLOW_TASK:
-                _chain.workflow_task(str(hint.args[0]))
-            elif hint.task_name == ACTIVITY_TASK:
-                _chain.activity_task(int(hint.args[0]), int(hint.args[1]))
-            elif hint.task_name == DELIVER_REQUEST:
-                _chain.deliver_request(int(hint.args[0]))
+            self._run_hint(hint)
+
+    def _run_hint(self, hint: Hint) -> None:
+        if hint.task_name == WORKFLOW_TASK:
+            _chain.workflow_task(str(hint.args[0]))
+        elif hint.task_name == ACTIVITY_TASK:
+            _chain.activity_task(int(hint.args[0]), int(hint.args[1]))
+        elif hint.task_name == DELIVER_REQUEST:
+            _chain.deliver_request(int(hint.args[0]))
 
     def wait_for(
         self, keys: Sequence[str], check: Callable[[], T | None], timeout: float | None
@@ -96,8 +115,85 @@ class LocalTransport:
 
     # --- driving: what a waiting caller does ------------------------------------------------
 
+    # --- concurrent mode: worker threads, and the real clock's due work ---------------------------
+
+    def _submit(self, job: Callable[[], object]) -> None:
+        assert self._pool is not None
+        with self._lock:
+            self._in_flight += 1
+        self._pool.submit(self._guarded, job)
+
+    def _guarded(self, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # surfaced to whoever waits (see _raise_errors)
+            with self._lock:
+                self._errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connection: the test may drop the database
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _tick_loop(self) -> None:
+        # What comes due on the clock runs without anyone waiting: a test's plain
+        # ``await asyncio.sleep(3)`` lets a 2-second timer fire.
+        while not self._stop.wait(0.1):
+            with self._lock:
+                busy = self._in_flight > 0
+            if not busy:
+                self._submit(self.run_due)
+
+    def _wait_idle(self, timeout: float) -> bool:
+        with self._lock:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _raise_errors(self) -> None:
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if errors:
+            raise errors[0]
+
+    def _drive_concurrently(self, check: Callable[[], T | None]) -> T:
+        while True:
+            self._raise_errors()
+            value = check()
+            if value is not None:
+                return value
+            if not self._wait_idle(0.05):
+                continue  # work is running: look again soon
+            self._submit(self.run_due)
+            self._wait_idle(0.5)
+            self._raise_errors()
+            value = check()
+            if value is not None:
+                return value
+            with self._lock:
+                busy = self._in_flight > 0
+            if busy:
+                continue
+            due = self.next_due()
+            if due is None:
+                raise WorkflowResultTimeoutError(
+                    "Nothing is left to run in the test environment and nothing is due: the "
+                    "workflow waits for a signal, an update or a cancellation that no one sent."
+                )
+            if self.skip_time:
+                self._advance_to(due)
+            else:
+                time.sleep(min(0.05, max((due - _clock.now()).total_seconds(), 0.0)))
+
+    def close(self) -> None:
+        """Stop the worker threads (concurrent mode); running work finishes on its own."""
+        self._stop.set()
+        if self._pool is not None:
+            self._wait_idle(5.0)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
     def drive_until(self, check: Callable[[], T | None]) -> T:
         """Run and skip time until ``check()`` answers; raise if nothing is left to run."""
+        if self.concurrent:
+            return self._drive_concurrently(check)
         while True:
             value = check()
             if value is not None:
@@ -115,6 +211,9 @@ class LocalTransport:
     def sleep(self, duration: timedelta) -> None:
         """Advance the clock by ``duration``, running everything that comes due on the way."""
         target = _clock.now() + duration
+        if self.concurrent:
+            self._sleep_concurrently(target)
+            return
         while True:
             while self.run_due():
                 pass
@@ -125,6 +224,22 @@ class LocalTransport:
         self._advance_to(target)
         while self.run_due():
             pass
+
+    def _sleep_concurrently(self, target: datetime) -> None:
+        while True:
+            self._wait_idle(30.0)
+            self._raise_errors()
+            self._submit(self.run_due)
+            self._wait_idle(30.0)
+            self._raise_errors()
+            due = self.next_due()
+            if due is None or due > target:
+                break
+            self._advance_to(due)
+        self._advance_to(target)
+        self._submit(self.run_due)
+        self._wait_idle(30.0)
+        self._raise_errors()
 
     def run_due(self) -> bool:
         """One pass over everything due now in the runs this runner drives; True if any ran."""

@@ -183,7 +183,7 @@ class WorkflowEnvironment:
         # ``async with await ...start_time_skipping() as env`` works as well.
         if False:  # pragma: no cover - makes this a generator that finishes at once
             yield
-        return self.__enter__()
+        return self._enter(concurrent=True)
 
     @property
     def client(self) -> Any:
@@ -218,11 +218,18 @@ class WorkflowEnvironment:
         await self.sleep(duration)
 
     def __enter__(self) -> WorkflowEnvironment:
+        return self._enter(concurrent=False)
+
+    def _enter(self, *, concurrent: bool) -> WorkflowEnvironment:
+        """Install the in-process transport. ``concurrent`` (the async shapes, as Temporal
+        tests use them): workflow tasks and activities run on worker threads while the
+        test's own code goes on; otherwise they run in the caller, as soon as they are due.
+        """
         from ._local import LocalTransport  # the ORM: only once Django is set up
 
         if self._transport is not None:
             return self  # awaited, then entered: one environment
-        transport = LocalTransport(skip_time=self._skip_time)
+        transport = LocalTransport(skip_time=self._skip_time, concurrent=concurrent)
         _dispatch.install(transport)
         self._transport = transport
         return self
@@ -236,7 +243,7 @@ class WorkflowEnvironment:
         self.shutdown()
 
     async def __aenter__(self) -> WorkflowEnvironment:
-        return self.__enter__()
+        return self._enter(concurrent=True)
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.shutdown()
@@ -246,6 +253,7 @@ class WorkflowEnvironment:
         Usable as ``env.shutdown()`` and ``await env.shutdown()``."""
         if self._transport is not None:
             _dispatch.uninstall(self._transport)
+            self._transport.close()
             self._transport = None
             _clock.reset()
         return _Done()

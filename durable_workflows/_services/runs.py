@@ -335,6 +335,8 @@ def raise_for_outcome(outcome: Outcome, workflow_id: str) -> Any:
     if outcome.status == WorkflowStatus.COMPLETED:
         return outcome.result
     cause = Failure.from_dict(outcome.failure).to_exception() if outcome.failure else None
+    if cause is None and outcome.status == WorkflowStatus.CANCELED:
+        cause = Failure.cancelled("Workflow cancelled").to_exception()  # as Temporal's
     raise WorkflowFailureError(
         f"Workflow {workflow_id!r} ended {outcome.status}"
         + (f": {cause.message}" if cause is not None else "."),

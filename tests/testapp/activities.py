@@ -59,11 +59,31 @@ def heartbeat_until_cancelled(key: str) -> str:
     from durable_workflows.exceptions import CancelledError
 
     for beat in range(600):
-        activity.heartbeat(beat)
+        try:
+            activity.heartbeat(beat)  # raises once cancellation is known (as Temporal's)
+        except CancelledError:
+            SideEffect.record(key, "saw-cancel", activity.info().attempt)
+            raise
         if activity.is_cancelled():
             SideEffect.record(key, "saw-cancel", activity.info().attempt)
             raise CancelledError("stopping: cancellation requested")
         time.sleep(0.1)
+    return "never cancelled"
+
+
+@activity.defn
+def heartbeat_until_heartbeat_raises(key: str) -> str:
+    """Heartbeat every 0.1 s and never look at is_cancelled(): once cancellation is known,
+    heartbeat() itself raises CancelledError (as Temporal's); count that, and let it out."""
+    from durable_workflows.exceptions import CancelledError
+
+    try:
+        for beat in range(600):
+            activity.heartbeat(beat)
+            time.sleep(0.1)
+    except CancelledError:
+        SideEffect.record(key, "heartbeat-raised", activity.info().attempt)
+        raise
     return "never cancelled"
 
 

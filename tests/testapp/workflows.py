@@ -20,6 +20,7 @@ from .activities import (
     async_echo,
     double,
     flaky,
+    heartbeat_until_heartbeat_raises,
     price_order,
     record,
     record_and_pause_next_task,
@@ -560,3 +561,25 @@ class OrderTaggingWorkflow:
     @workflow.signal
     def ship(self) -> None:
         self.shipped = True
+
+
+@workflow.defn
+class HeartbeatingWorkWorkflow:
+    """Runs one activity that heartbeats until it is cancelled."""
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        return await workflow.execute_activity(
+            heartbeat_until_heartbeat_raises,
+            key,
+            start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=2),
+        )
+
+
+@workflow.defn
+class ShortNapWorkflow:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        await workflow.sleep(seconds)
+        return "woke"
