@@ -97,3 +97,75 @@ def test_a_recorded_local_activity_is_not_run_again_after_a_kill(worker_env, uni
     with worker_pool(worker_env, queue, f"survivor-{unique}"):
         assert handle.result(timeout=60) == ["local-1 done", 1]
     assert SideEffect.count(key, "local-1") == 1
+
+
+@pytest.mark.crash
+def test_a_child_started_but_not_yet_run_survives_the_kill(worker_env, pause_dir, unique, doomed):
+    queue, child_id = f"q-{unique}", f"child-{unique}"
+    gates = Path(pause_dir) / f"gates-{unique}"
+    gates.mkdir()
+    (gates / "release-1").touch()
+    held = Path(pause_dir) / f"workflow-{child_id}"
+    held.touch()  # the child's first workflow task is held in the doomed worker
+    try:
+        parent = client.start_workflow(
+            ChildRunnerWorkflow.run,
+            child_id,
+            "gated_attempt",
+            [unique, str(gates)],
+            {"start_to_close": 10},
+            id=f"parent-{unique}",
+            task_queue=queue,
+        )
+        wait_until(
+            (Path(pause_dir) / f"workflow-{child_id}.held").exists,
+            timeout=30,
+            what="the child's first task to be held",
+        )
+        doomed.kill9()
+    finally:
+        held.unlink()
+    with worker_pool(worker_env, queue, f"survivor-{unique}"):
+        assert parent.result(timeout=60) == "attempt-1"
+    assert WorkflowExecution.objects.filter(workflow_id=child_id).count() == 1
+    assert_well_formed(events_of(parent))
+    assert types_of(events_of(parent)).count("ChildWorkflowExecutionStarted") == 1
+
+
+@pytest.mark.crash
+def test_a_closed_childs_report_survives_the_parents_worker_killed(
+    worker_env, pause_dir, unique, doomed
+):
+    queue, child_id, parent_id = f"q-{unique}", f"child-{unique}", f"parent-{unique}"
+    gates = Path(pause_dir) / f"gates-{unique}"
+    gates.mkdir()
+    parent = client.start_workflow(
+        ChildRunnerWorkflow.run,
+        child_id,
+        "gated_attempt",
+        [unique, str(gates)],
+        {"start_to_close": 30},
+        id=parent_id,
+        task_queue=queue,
+    )
+    wait_until(lambda: SideEffect.count(unique, "started") == 1, what="the child's activity")
+    held = Path(pause_dir) / f"workflow-{parent_id}"
+    held.touch()  # the parent's next task (the child's close) is held, then its worker dies
+    try:
+        (gates / "release-1").touch()
+        wait_until(
+            (Path(pause_dir) / f"workflow-{parent_id}.held").exists,
+            timeout=30,
+            what="the parent's task after the child closed to be held",
+        )
+        assert (
+            WorkflowExecution.objects.get(workflow_id=child_id).status == WorkflowStatus.COMPLETED
+        )
+        doomed.kill9()
+    finally:
+        held.unlink()
+    with worker_pool(worker_env, queue, f"survivor-{unique}"):
+        assert parent.result(timeout=60) == "attempt-1"
+    kinds = types_of(events_of(parent))
+    assert kinds.count("ChildWorkflowExecutionCompleted") == 1
+    assert_well_formed(events_of(parent))

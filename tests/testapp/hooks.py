@@ -55,6 +55,7 @@ def install() -> None:
             return
         if task_name == "durable_workflows.workflow_task":
             hold(str(args[0]))
+            hold_workflow(str(args[0]))
         elif task_name == "durable_workflows.deliver_request":
             hold("deliver-requests")
         elif task_name == "durable_workflows.activity_task":
@@ -68,11 +69,23 @@ def install() -> None:
             if activity_type:
                 hold(f"activity-{activity_type}")
 
-    _hold_continued_workflow_tasks(hold)
+    def hold_workflow(run_id: str) -> None:
+        # Also by workflow id: a test knows a child's id before its run exists.
+        from durable_workflows.models import WorkflowExecution
+
+        workflow_id = (
+            WorkflowExecution.objects.filter(run_id=run_id)
+            .values_list("workflow_id", flat=True)
+            .first()
+        )
+        if workflow_id:
+            hold(f"workflow-{workflow_id}")
+
+    _hold_continued_workflow_tasks(hold, hold_workflow)
     _hold_after_history_insert(pause_dir)
 
 
-def _hold_continued_workflow_tasks(hold: Any) -> None:
+def _hold_continued_workflow_tasks(hold: Any, hold_workflow: Any) -> None:
     # Where work starts without a Celery message of its own: continue_here() (called after
     # an activity's outcome or a timer's firing) and activities a workflow task kept for
     # its own worker (eager execution).
@@ -84,6 +97,7 @@ def _hold_continued_workflow_tasks(hold: Any) -> None:
     def held_continue_here(task: Any, **kwargs: Any) -> Any:
         if task is not None:
             hold(task.run_id)
+            hold_workflow(task.run_id)
         return continue_here(task, **kwargs)
 
     def held_run_activity_here(start: Any) -> Any:
