@@ -138,6 +138,7 @@ def query_workflow(workflow_id: str, query: Any, args: list[Any], run_id: str | 
     handler, payloads = encode_handler_args(definition, "query", name, args)
     assert handler is not None
     decoded = handler.signature.decode_args(payloads)
+    execution = _after_pending_task(execution)
     try:
         instance = _replayed(execution, definition)
         result = _read_only_call(
@@ -152,6 +153,31 @@ def query_workflow(workflow_id: str, query: Any, args: list[Any], run_id: str | 
         raise WorkflowQueryFailedError(str(exc)) from exc
     except Exception as exc:
         raise WorkflowQueryFailedError(f"Query {name!r} raised {exc!r}") from exc
+
+
+#: How long a query waits for a workflow task that is due on the run (Temporal's queries
+#: see the state after the task in flight). Past it, the query answers from the history as
+#: it is: a run whose workers are all down can still be queried.
+QUERY_WAITS_FOR_TASK_SECONDS = 5.0
+
+
+def _after_pending_task(execution: WorkflowExecution) -> WorkflowExecution:
+    """The run once its pending workflow task (if due and not failing) has run."""
+    if not (execution.is_running and execution.task_pending and not execution.task_failure):
+        return execution
+
+    def done() -> WorkflowExecution | None:
+        row = WorkflowExecution.objects.filter(pk=execution.pk).first()
+        if row is None or not row.task_pending or row.task_failure or not row.is_running:
+            return row
+        return None
+
+    settled = _dispatch.wait_for(
+        [f"task:{execution.run_id}", f"closed:{execution.run_id}"],
+        done,
+        QUERY_WAITS_FOR_TASK_SECONDS,
+    )
+    return settled if settled is not None else execution
 
 
 def decode_handler_result(workflow_type: str, kind: str, name: str, value: Any) -> Any:

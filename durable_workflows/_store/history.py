@@ -253,8 +253,11 @@ class HistoryWriter:
         """Call ``fn`` once the events are written (its return value is ignored)."""
         self._after_save.append(fn)
 
-    def save(self, *, insert: bool = False) -> PendingWorkflowTask | None:
-        """Write everything; ``insert`` creates the execution row itself (a new run).
+    def save(
+        self, *, insert: bool = False, notify: str | None = None
+    ) -> PendingWorkflowTask | None:
+        """Write everything; ``insert`` creates the execution row itself (a new run);
+        ``notify`` wakes waiters on that key once the transaction commits.
 
         Returns the workflow task this made pending, if it was deferred (not hinted).
 
@@ -273,7 +276,7 @@ class HistoryWriter:
         else:
             # Only the mutable columns: the input (up to MAX_PAYLOAD_BYTES) is never rewritten.
             fields = [*_MUTABLE_EXECUTION_FIELDS, *sorted(self._changed)]
-            statements.update_and_append(execution, fields, self._events)
+            statements.update_and_append(execution, fields, self._events, notify=notify)
         for fn in self._after_save:
             fn()
         deferred = None

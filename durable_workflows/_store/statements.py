@@ -72,25 +72,39 @@ def _insert_events(source: str, appended: str) -> str:
 
 
 def update_and_append(
-    execution: WorkflowExecution, update_fields: Sequence[str], events: Sequence[HistoryEvent]
+    execution: WorkflowExecution,
+    update_fields: Sequence[str],
+    events: Sequence[HistoryEvent],
+    *,
+    notify: str | None = None,
 ) -> None:
-    """Save ``update_fields`` of the (locked) execution and insert ``events``."""
+    """Save ``update_fields`` of the (locked) execution and insert ``events``; with
+    ``notify``, wake waiters on that key once the transaction commits."""
     if not lean() or not events:
         execution.save(update_fields=update_fields)
         if events:
             HistoryEvent.objects.bulk_create(events)
+        if notify:
+            _notify.notify(notify)
         return
     meta = WorkflowExecution._meta
     fields: list[Field[Any, Any]] = [meta.get_field(name) for name in update_fields]  # type: ignore[misc]
     assignments = ", ".join(f"{_column(field)} = %s" for field in fields)
     appended, event_params = _appended(events)
     # The execution's id comes first among the parameters, as in the ORM's INSERT.
+    # The notification rides in the same statement (``run`` is evaluated once).
+    notified = ", pg_notify(%s, %s) AS notified" if notify else ""
     sql = (
-        "WITH run AS (SELECT %s::bigint AS id), "
+        f"WITH run AS (SELECT %s::bigint AS id{notified}), "
         f"saved AS (UPDATE {_quote(meta.db_table)} SET {assignments} "
         f"WHERE {_column(meta.pk)} = (SELECT id FROM run)) " + _insert_events("run", appended)
     )
-    params = [execution.pk, *(_prepared(execution, field) for field in fields), *event_params]
+    params = [
+        execution.pk,
+        *((_notify.CHANNEL, notify) if notify else ()),
+        *(_prepared(execution, field) for field in fields),
+        *event_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

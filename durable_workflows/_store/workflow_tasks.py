@@ -69,7 +69,8 @@ def record_task_completed(
     writer.append(EventType.WORKFLOW_TASK_COMPLETED, {})
     for command in commands:
         _RECORDERS[type(command)](writer, command)
-    writer.save()
+    # A query that waits for the run's pending task wakes on this (see services.messages).
+    writer.save(notify=f"task:{execution.run_id}")
     return writer.started_here
 
 
