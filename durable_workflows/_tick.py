@@ -39,6 +39,7 @@ class TickReport:
     runs_timed_out: int = 0
     closed_runs_pruned: int = 0
     request_hints: int = 0
+    slots_offered: int = 0
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -52,6 +53,7 @@ def run_tick(now: datetime | None = None) -> TickReport:
         activity_hints=redrive_activities(now),
         workflow_task_hints=redrive_workflow_tasks(now),
         request_hints=redrive_requests(now),
+        slots_offered=_store.offer_free_slots(now, batch=_batch()),
         runs_timed_out=time_out_runs(now),
         closed_runs_pruned=prune_closed_runs(now),
     )

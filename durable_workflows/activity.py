@@ -23,9 +23,10 @@ from typing import Any, NoReturn, TypeVar, overload
 
 from . import _registry
 from ._engine import ActivityDefinition
-from ._engine.definitions import ACTIVITY_ATTR
+from ._engine.definitions import ACTIVITY_ATTR, Concurrency
 
 __all__ = [
+    "Concurrency",
     "Info",
     "defn",
     "heartbeat",
@@ -79,9 +80,15 @@ _context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
 @overload
 def defn(fn: FnT) -> FnT: ...
 @overload
-def defn(*, name: str | None = None, atomic: bool = False) -> Callable[[FnT], FnT]: ...
 def defn(
-    fn: FnT | None = None, *, name: str | None = None, atomic: bool = False
+    *, name: str | None = None, atomic: bool = False, concurrency: Concurrency | None = None
+) -> Callable[[FnT], FnT]: ...
+def defn(
+    fn: FnT | None = None,
+    *,
+    name: str | None = None,
+    atomic: bool = False,
+    concurrency: Concurrency | None = None,
 ) -> FnT | Callable[[FnT], FnT]:
     """Declare an activity and register it under ``name`` (default: the function's name).
 
@@ -91,14 +98,21 @@ def defn(
     worker dies or the attempt was timed out and retried elsewhere. The run's row lock is
     taken after the body, just before commit, not while it runs.
 
+    With ``concurrency=Concurrency(limit, key=None)`` at most ``limit`` attempts of it run
+    at once across all workers (per value of its parameter ``key``); the others wait,
+    holding no worker, and start in scheduling order as slots free.
+
     Raises:
-        WorkflowDefinitionError: ``atomic=True`` on an async function. (Database routers
+        WorkflowDefinitionError: ``atomic=True`` on an async function, or a Concurrency
+            key that names no parameter. (Database routers
             with atomic activities are refused by the system check ``durable_workflows.E003``:
             the body's writes must go to the default database.)
     """
 
     def decorate(function: FnT) -> FnT:
-        definition = ActivityDefinition.from_function(function, name, atomic=atomic)
+        definition = ActivityDefinition.from_function(
+            function, name, atomic=atomic, concurrency=concurrency
+        )
         setattr(function, ACTIVITY_ATTR, definition)
         _registry.register_activity(definition)
         return function

@@ -185,6 +185,11 @@ class ActivityTask(models.Model):
     last_heartbeat_time = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     worker_identity = models.CharField(max_length=255, blank=True, default="")
+    #: ``activity.Concurrency``: the slot key (type and key value) and the limit it had when
+    #: scheduled; an attempt runs only while it holds one of the key's slots.
+    limit_key = models.CharField(max_length=255, blank=True, default="")
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    holds_slot = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["execution_id", "scheduled_event_id"]
@@ -203,6 +208,11 @@ class ActivityTask(models.Model):
                 fields=["timeout_at"],
                 condition=Q(status__in=["SCHEDULED", "STARTED"]),
                 name="dw_activity_timeout",
+            ),
+            models.Index(
+                fields=["limit_key", "scheduled_time", "id"],
+                condition=Q(status__in=["SCHEDULED", "STARTED"]) & ~Q(limit_key=""),
+                name="dw_activity_slots",
             ),
         ]
 
@@ -309,3 +319,12 @@ class ExternalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.workflow_id} ({self.status})"
+
+
+class ConcurrencyKey(models.Model):
+    """One row per concurrency key: locked while its slots are counted and handed over."""
+
+    key = models.CharField(max_length=255, unique=True)
+
+    def __str__(self) -> str:
+        return self.key

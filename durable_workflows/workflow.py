@@ -282,7 +282,12 @@ def start_activity(
     activity_type, definition = _registry.resolve_activity(activity)
     if definition is not None:
         definition.signature.check_arity(call_args)
+    limit = definition.concurrency if definition is not None else None
     options = ActivityOptions(
+        concurrency_limit=limit.limit if limit else None,
+        concurrency_key=limit.key_value(definition.signature, call_args)
+        if limit and definition
+        else None,
         task_queue=task_queue,
         start_to_close_timeout=_seconds(start_to_close_timeout),
         schedule_to_close_timeout=_seconds(schedule_to_close_timeout),

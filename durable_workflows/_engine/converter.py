@@ -391,6 +391,16 @@ class Signature:
             return_hint=hints.get("return"),
         )
 
+    def argument(self, name: str, args: Sequence[Any]) -> Any:
+        """The value passed for parameter ``name`` in a positional call with ``args`` (its
+        default when not passed)."""
+        for index, parameter in enumerate(self.parameters):
+            if parameter.name == name:
+                if index < len(args):
+                    return args[index]
+                return None if parameter.default is parameter.empty else parameter.default
+        raise KeyError(name)
+
     def check_arity(self, args: Sequence[Any]) -> None:
         """Raise :class:`InvalidArgumentError` unless ``args`` fit the positional parameters."""
         positional = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -111,6 +111,32 @@ class WorkflowDefinition:
 
 
 @dataclass
+@dataclass(frozen=True)
+class Concurrency:
+    """At most ``limit`` attempts of an activity type run at once, across all workers, per
+    value of its parameter ``key`` (or in all, with no key). Waiting attempts hold no
+    worker and start in scheduling order as slots free.
+
+    Raises:
+        ValueError: ``limit`` is not a positive whole number.
+    """
+
+    limit: int
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
+            raise ValueError(f"Concurrency limit must be a positive integer, got {self.limit!r}.")
+
+    def key_value(self, signature: Signature, args: Sequence[Any]) -> str:
+        """The slot key's value for a call with ``args`` (``"*"`` without a key)."""
+        if self.key is None:
+            return "*"
+        value = signature.argument(self.key, args)
+        return str(value)[:200]
+
+
+@dataclass(frozen=True)
 class ActivityDefinition:
     """An ``@activity.defn`` function, or a method of a class (``is_method``).
 
@@ -126,10 +152,17 @@ class ActivityDefinition:
     is_method: bool = False
     #: The body's database writes and the attempt's completion commit together.
     atomic: bool = False
+    #: ``activity.Concurrency``: at most ``limit`` attempts at once (per value of ``key``).
+    concurrency: Concurrency | None = None
 
     @classmethod
     def from_function(
-        cls, fn: Callable[..., Any], name: str | None, *, atomic: bool = False
+        cls,
+        fn: Callable[..., Any],
+        name: str | None,
+        *,
+        atomic: bool = False,
+        concurrency: Concurrency | None = None,
     ) -> ActivityDefinition:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@activity.defn decorates a function, got {fn!r}.")
@@ -144,6 +177,13 @@ class ActivityDefinition:
             )
         is_method = _defined_in_class_body(fn)
         is_async = inspect.iscoroutinefunction(fn)
+        if concurrency is not None and concurrency.key is not None:
+            parameters = list(inspect.signature(fn).parameters)[1 if is_method else 0 :]
+            if concurrency.key not in parameters:
+                raise WorkflowDefinitionError(
+                    f"Activity {activity_name!r} has Concurrency(key={concurrency.key!r}) but no "
+                    f"parameter of that name (its parameters: {', '.join(parameters) or 'none'})."
+                )
         if atomic and is_async:
             raise WorkflowDefinitionError(
                 f"Activity {activity_name!r} is async: atomic=True is for synchronous "
@@ -157,6 +197,7 @@ class ActivityDefinition:
             is_async=is_async,
             is_method=is_method,
             atomic=atomic,
+            concurrency=concurrency,
         )
 
     @property

@@ -50,6 +50,9 @@ class ActivityOptions:
     activity_id: str | None = None
     #: Never run by the scheduling worker right after its task (Temporal's option).
     disable_eager_execution: bool = False
+    #: ``activity.Concurrency`` of the activity: its limit and the slot key's value.
+    concurrency_limit: int | None = None
+    concurrency_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.task_queue is not None and not TASK_QUEUE_PATTERN.fullmatch(self.task_queue):

@@ -26,6 +26,7 @@ from .history import (
 )
 from .maintenance import (
     delete_closed_runs,
+    offer_free_slots,
     prune_closed_runs,
     redrive_activities,
     redrive_workflow_tasks,
@@ -67,6 +68,7 @@ __all__ = [
     "lock_for_task",
     "lock_running",
     "mark_task_seen",
+    "offer_free_slots",
     "prune_closed_runs",
     "queue_request",
     "record_completion",

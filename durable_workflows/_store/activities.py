@@ -22,6 +22,7 @@ from ..common import RetryPolicy
 from ..conf import dw_settings
 from ..exceptions import RetryState, TimeoutType
 from ..models import ActivityStatus, ActivityTask, WorkflowExecution
+from . import slots
 from .history import HistoryWriter, PendingWorkflowTask, lock_execution
 
 logger = logging.getLogger("durable_workflows.activities")
@@ -101,6 +102,8 @@ def claim_attempt(
             return None
         if activity.dispatch_after > now + timedelta(seconds=1):
             return None  # an early duplicate; the hint for the backoff's end is on its way
+        if activity.limit_key and not activity.holds_slot:
+            return None  # waiting for a concurrency slot: its hint comes with the slot
         activity.status = ActivityStatus.STARTED
         activity.started_time = now
         activity.last_heartbeat_time = None
@@ -222,7 +225,11 @@ def _close_activity(
     _append_outcome(writer, activity, event_type, attributes)
     activity.status = status
     activity.timeout_at = None
-    activity.save(update_fields=["status", "timeout_at", "last_failure"])
+    released = activity.holds_slot
+    activity.holds_slot = False
+    activity.save(update_fields=["status", "timeout_at", "last_failure", "holds_slot"])
+    if released:
+        slots.hand_over([activity.limit_key], writer.now)
     return writer.save()
 
 
@@ -270,7 +277,7 @@ def record_completion(
     # worker holds the row as its claim wrote it, so nothing needs reading back.
     closed = ActivityTask.objects.filter(
         pk=activity.pk, attempt=activity.attempt, status=ActivityStatus.STARTED
-    ).update(status=ActivityStatus.COMPLETED, timeout_at=None)
+    ).update(status=ActivityStatus.COMPLETED, timeout_at=None, holds_slot=False)
     if not closed:
         current = ActivityTask.objects.filter(pk=activity.pk).first()
         if current is not None:
@@ -283,6 +290,9 @@ def record_completion(
     )
     writer = HistoryWriter(execution, now, defer_workflow_task=defer_workflow_task)
     _append_outcome(writer, activity, EventType.ACTIVITY_TASK_COMPLETED, {"result": result})
+    if activity.holds_slot:
+        activity.holds_slot = False
+        slots.hand_over([activity.limit_key], now)
     return Completion(writer.save())
 
 
@@ -472,4 +482,9 @@ def cancel_requested(writer: HistoryWriter, scheduled_event_id: int) -> None:
         activity.status = ActivityStatus.CANCELED
         activity.timeout_at = None
         writer.request_workflow_task()
+    released = activity.holds_slot and activity.status == ActivityStatus.CANCELED
+    if released:
+        activity.holds_slot = False
     activity.save()
+    if released:
+        slots.hand_over([activity.limit_key], writer.now)

@@ -242,7 +242,7 @@ class HistoryWriter:
         execution.task_pending = False
         execution.task_dispatch_after = None
         now = self.now
-        self._after_save.append(lambda: statements.release_pending_work(execution))
+        self._after_save.append(lambda: statements.release_pending_work(execution, now))
         if execution.started_children:
             self._after_save.append(lambda: _apply_parent_close_policy(execution, now))
         # A child that continues as new is still the parent's child: its last run reports.

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 
 from .. import _dispatch
 from ..models import ActivityStatus, ActivityTask, WorkflowExecution, WorkflowStatus
+from . import slots
 
 #: A resend of the same work waits at most this many REDRIVE_AFTER periods.
 REDRIVE_BACKOFF_CAP = 5
@@ -38,6 +39,7 @@ def redrive_activities(now: datetime, *, redrive_after: timedelta, batch: int) -
         due = list(
             ActivityTask.objects.select_for_update(skip_locked=True)
             .filter(status=ActivityStatus.SCHEDULED, dispatch_after__lte=now)
+            .filter(Q(limit_key="") | Q(holds_slot=True))  # not those waiting for a slot
             .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=stale))
             .order_by("dispatch_after")[:batch]
         )
@@ -94,3 +96,10 @@ def delete_closed_runs(runs: QuerySet[WorkflowExecution]) -> int:
     """Delete the closed runs among ``runs`` with their history; running ones are kept."""
     deleted, _ = runs.exclude(status=WorkflowStatus.RUNNING).delete()
     return deleted
+
+
+def offer_free_slots(now: datetime, *, batch: int) -> int:
+    """Hand free concurrency slots to waiting attempts: the hand-over normally happens in
+    the transaction that frees a slot; this repairs one lost with a crash."""
+    with transaction.atomic():
+        return slots.hand_over(slots.keys_with_waiters(batch), now)

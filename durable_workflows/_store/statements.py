@@ -27,6 +27,7 @@ from ..models import (
     WorkflowExecution,
     WorkflowStatus,
 )
+from . import slots
 
 _EVENT_FIELDS: list[Field[Any, Any]] = [
     HistoryEvent._meta.get_field(name)  # type: ignore[misc]
@@ -151,41 +152,50 @@ def insert_with_events(execution: WorkflowExecution, events: Sequence[HistoryEve
     return True
 
 
-def release_pending_work(execution: WorkflowExecution) -> None:
+def release_pending_work(execution: WorkflowExecution, now: datetime) -> None:
     """At a run's close: cancel its pending timers, abandon its open activities (as in
-    Temporal: a late result from a running attempt is dropped), and wake whoever waits
-    for its result once the transaction commits."""
+    Temporal: a late result from a running attempt is dropped), hand their concurrency
+    slots on, and wake whoever waits for its result once the transaction commits."""
     timers = Timer.objects.filter(execution=execution, status=TimerStatus.PENDING)
     activities = ActivityTask.objects.filter(
         execution=execution, status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
     )
     key = f"closed:{execution.run_id}"
     if not lean():
+        held = list(activities.filter(holds_slot=True).values_list("limit_key", flat=True))
         timers.update(status=TimerStatus.CANCELED)
-        activities.update(status=ActivityStatus.CANCELED, timeout_at=None)
+        activities.update(status=ActivityStatus.CANCELED, timeout_at=None, holds_slot=False)
         _notify.notify(key)
-        return
-    timer_table, activity_table = (_quote(model._meta.db_table) for model in (Timer, ActivityTask))
-    sql = (
-        f"WITH timers AS (UPDATE {timer_table} SET status = %s"
-        " WHERE execution_id = %s AND status = %s), "
-        f"activities AS (UPDATE {activity_table} SET status = %s, timeout_at = NULL"
-        " WHERE execution_id = %s AND status IN (%s, %s)) "
-        "SELECT pg_notify(%s, %s)"
-    )
-    params: list[Any] = [
-        TimerStatus.CANCELED.value,
-        execution.pk,
-        TimerStatus.PENDING.value,
-        ActivityStatus.CANCELED.value,
-        execution.pk,
-        ActivityStatus.SCHEDULED.value,
-        ActivityStatus.STARTED.value,
-        _notify.CHANNEL,
-        key,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    else:
+        timer_table, activity_table = (
+            _quote(model._meta.db_table) for model in (Timer, ActivityTask)
+        )
+        sql = (
+            f"WITH timers AS (UPDATE {timer_table} SET status = %s"
+            " WHERE execution_id = %s AND status = %s), "
+            f"activities AS (UPDATE {activity_table} a SET status = %s, timeout_at = NULL,"
+            " holds_slot = FALSE FROM (SELECT id, holds_slot AS held FROM "
+            f"{activity_table} WHERE execution_id = %s AND status IN (%s, %s)) o"
+            " WHERE a.id = o.id RETURNING a.limit_key, o.held) "
+            "SELECT pg_notify(%s, %s), ARRAY(SELECT limit_key FROM activities WHERE held)"
+        )
+        params: list[Any] = [
+            TimerStatus.CANCELED.value,
+            execution.pk,
+            TimerStatus.PENDING.value,
+            ActivityStatus.CANCELED.value,
+            execution.pk,
+            ActivityStatus.SCHEDULED.value,
+            ActivityStatus.STARTED.value,
+            _notify.CHANNEL,
+            key,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        held = list(row[1]) if row else []
+    if held:
+        slots.hand_over(held, now)
 
 
 #: One event as the database holds it: (event_id, event_type, timestamp, attributes).

@@ -41,6 +41,7 @@ from ..models import (
     WorkflowExecution,
     WorkflowStatus,
 )
+from . import slots
 from .activities import cancel_requested, scheduled_deadline, started_deadline
 from .external import queue_request
 from .history import ActivityStart, HistoryWriter, RunHere
@@ -126,6 +127,7 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
     execution = writer.execution
     options = asdict(_resolved_options(command, execution))
     eager_allowed = not options.pop("disable_eager_execution")
+    key_value = options.pop("concurrency_key")
     event_id = writer.append(
         EventType.ACTIVITY_TASK_SCHEDULED,
         {"activity_type": command.activity_type, "input": command.input, **options},
@@ -144,6 +146,15 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
             dispatched_at=now,
             **options,
         )
+        if activity.concurrency_limit:
+            activity.limit_key = f"{activity.activity_type}:{key_value}"[:255]
+            if not slots.take_if_free(activity.limit_key, activity.concurrency_limit):
+                # Waits, unhinted and holding no worker, until a slot is handed to it.
+                activity.dispatched_at = None
+                activity.timeout_at = scheduled_deadline(activity)
+                activity.save(force_insert=True)
+                return
+            activity.holds_slot = True
         run_here = writer.run_here
         if (
             eager_allowed

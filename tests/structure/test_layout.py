@@ -167,6 +167,7 @@ PUBLIC_SURFACE = {
         "wait_condition",
     ],
     "durable_workflows.activity": [
+        "Concurrency",
         "Info",
         "defn",
         "heartbeat",

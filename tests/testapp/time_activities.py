@@ -115,3 +115,23 @@ def atomic_insert_then_fail_once(key: str) -> int:
     if attempt == 1:
         raise ApplicationError("failing after the insert, on purpose")
     return attempt
+
+
+@activity.defn(concurrency=activity.Concurrency(limit=1, key="customer_id"))
+def call_crm(customer_id: str, key: str, seconds: float) -> str:
+    """At most one call per customer at a time: stamps its start and end."""
+    attempt = activity.info().attempt
+    SideEffect.record(key, f"start:{customer_id}", attempt)
+    time.sleep(seconds)
+    SideEffect.record(key, f"end:{customer_id}", attempt)
+    return customer_id
+
+
+@activity.defn(concurrency=activity.Concurrency(limit=1, key="customer_id"))
+def call_crm_gated(customer_id: str, key: str, folder: str) -> str:
+    """As call_crm, but attempt N waits for ``<folder>/release-<N>``."""
+    attempt = activity.info().attempt
+    SideEffect.record(key, f"start:{customer_id}", attempt)
+    _wait_for(Path(folder) / f"release-{attempt}", timeout=120)
+    SideEffect.record(key, f"end:{customer_id}", attempt)
+    return f"{customer_id}-{attempt}"
