@@ -220,6 +220,9 @@ class PendingActivity:
     maximum_attempts: int = 0
     cancel_requested: bool = False
     last_worker_identity: str = ""
+    #: Why it has not started, when a limit holds it back ("" otherwise), e.g.
+    #: ``"a concurrency slot of call_crm:42 (1 of 1 in use)"``.
+    waiting_for: str = ""
 
 
 @dataclass(frozen=True)

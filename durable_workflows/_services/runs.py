@@ -170,11 +170,33 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
                 maximum_attempts=int((a.retry_policy or {}).get("maximum_attempts") or 0),
                 cancel_requested=a.cancel_requested,
                 last_worker_identity=a.worker_identity,
+                waiting_for=_waiting_for(a),
             )
             for a in activities
         ],
         pending_timers=[PendingTimer(timer_id=t.timer_id, fire_at=t.fire_at) for t in timers],
         **_public(related_runs(execution)),
+    )
+
+
+def _waiting_for(activity: ActivityTask) -> str:
+    """Why a pending attempt has not started, when a concurrency limit holds it back."""
+    if not activity.limit_key or activity.holds_slot or activity.status != ActivityStatus.SCHEDULED:
+        return ""
+    in_use = ActivityTask.objects.filter(
+        limit_key=activity.limit_key,
+        holds_slot=True,
+        status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED],
+    ).count()
+    ahead = ActivityTask.objects.filter(
+        limit_key=activity.limit_key,
+        holds_slot=False,
+        status=ActivityStatus.SCHEDULED,
+        scheduled_time__lt=activity.scheduled_time,
+    ).count()
+    return (
+        f"a concurrency slot of {activity.limit_key} ({in_use} of "
+        f"{activity.concurrency_limit} in use, {ahead} waiting ahead)"
     )
 
 

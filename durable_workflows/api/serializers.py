@@ -218,6 +218,9 @@ class PendingActivity(serializers.Serializer[object]):
     heartbeat_details = serializers.JSONField(allow_null=True)
     last_heartbeat_time = serializers.DateTimeField(allow_null=True)
     next_deadline = serializers.DateTimeField(allow_null=True)
+    waiting_for = serializers.CharField(
+        help_text="Why it has not started, when a concurrency limit holds it back."
+    )
 
 
 class PendingTimer(serializers.Serializer[object]):

@@ -114,3 +114,49 @@ def test_a_killed_holder_frees_its_slot_at_its_timeout(
     killed, *later = starts(unique, "cy")
     # The slot stayed with the killed attempt until its start-to-close timeout (3 s).
     assert all((moment - killed).total_seconds() >= 3 for moment in later)
+
+
+@pytest.mark.crash
+def test_describe_and_the_api_say_why_an_attempt_waits(worker_env, pause_dir, unique) -> None:
+    from django.test import Client as HttpClient
+
+    from tests.admin.conftest import make_user
+
+    api = HttpClient()
+    api.force_login(make_user(superuser=True))
+    queue = f"q-{unique}"
+    gates = Path(pause_dir) / f"gates-{unique}"
+    gates.mkdir()
+    with worker_pool(worker_env, queue, f"limited-{unique}", count=2):
+        holder, waiter = (
+            client.start_workflow(
+                RunActivityWorkflow.run,
+                "call_crm_gated",
+                ["dee", unique, str(gates)],
+                {"start_to_close": 60},
+                id=f"crm-{n}-{unique}",
+                task_queue=queue,
+            )
+            for n in ("holder", "waiter")
+        )
+        wait_until(lambda: SideEffect.count(unique, "start:dee") == 1, what="the first call")
+        pending = wait_until(
+            lambda: [
+                a
+                for h in (holder, waiter)
+                for a in h.describe().pending_activities
+                if a.waiting_for
+            ],
+            what="a waiting attempt",
+        )
+        assert pending[0].waiting_for.startswith("a concurrency slot of call_crm_gated:dee")
+        assert "1 of 1 in use" in pending[0].waiting_for
+        waiting_id = (
+            holder.workflow_id
+            if holder.describe().pending_activities[0].waiting_for
+            else waiter.workflow_id
+        )
+        body = api.get(f"/api/workflows/{waiting_id}/").json()
+        assert body["pending_activities"][0]["waiting_for"] == pending[0].waiting_for
+        (gates / "release-1").touch()
+        assert {holder.result(timeout=60), waiter.result(timeout=60)} == {"dee-1"}
