@@ -23,11 +23,12 @@ from typing import Any, NoReturn, TypeVar, overload
 
 from . import _registry
 from ._engine import ActivityDefinition
-from ._engine.definitions import ACTIVITY_ATTR, Concurrency
+from ._engine.definitions import ACTIVITY_ATTR, Concurrency, RateLimit
 
 __all__ = [
     "Concurrency",
     "Info",
+    "RateLimit",
     "defn",
     "heartbeat",
     "in_activity",
@@ -81,7 +82,11 @@ _context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
 def defn(fn: FnT) -> FnT: ...
 @overload
 def defn(
-    *, name: str | None = None, atomic: bool = False, concurrency: Concurrency | None = None
+    *,
+    name: str | None = None,
+    atomic: bool = False,
+    concurrency: Concurrency | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Callable[[FnT], FnT]: ...
 def defn(
     fn: FnT | None = None,
@@ -89,6 +94,7 @@ def defn(
     name: str | None = None,
     atomic: bool = False,
     concurrency: Concurrency | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> FnT | Callable[[FnT], FnT]:
     """Declare an activity and register it under ``name`` (default: the function's name).
 
@@ -100,7 +106,10 @@ def defn(
 
     With ``concurrency=Concurrency(limit, key=None)`` at most ``limit`` attempts of it run
     at once across all workers (per value of its parameter ``key``); the others wait,
-    holding no worker, and start in scheduling order as slots free.
+    holding no worker, and start in scheduling order as slots free. With
+    ``rate_limit=RateLimit(limit, period, key=None)`` at most ``limit`` attempts start per
+    ``period`` (per value of ``key``); the others are delayed, durably, until the window
+    has room.
 
     Raises:
         WorkflowDefinitionError: ``atomic=True`` on an async function, or a Concurrency
@@ -111,7 +120,7 @@ def defn(
 
     def decorate(function: FnT) -> FnT:
         definition = ActivityDefinition.from_function(
-            function, name, atomic=atomic, concurrency=concurrency
+            function, name, atomic=atomic, concurrency=concurrency, rate_limit=rate_limit
         )
         setattr(function, ACTIVITY_ATTR, definition)
         _registry.register_activity(definition)

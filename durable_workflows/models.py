@@ -190,6 +190,10 @@ class ActivityTask(models.Model):
     limit_key = models.CharField(max_length=255, blank=True, default="")
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     holds_slot = models.BooleanField(default=False)
+    #: ``activity.RateLimit``: its key, and at most ``rate_limit`` starts per ``rate_period`` s.
+    rate_key = models.CharField(max_length=255, blank=True, default="")
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_period = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["execution_id", "scheduled_event_id"]
@@ -328,3 +332,16 @@ class ConcurrencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RateLimitedStart(models.Model):
+    """One start of an attempt of a rate-limited activity: the window's count is of these."""
+
+    key = models.CharField(max_length=255)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "started_at"], name="dw_rate_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.started_at}"

@@ -283,7 +283,11 @@ def start_activity(
     if definition is not None:
         definition.signature.check_arity(call_args)
     limit = definition.concurrency if definition is not None else None
+    rate = definition.rate_limit if definition is not None else None
     options = ActivityOptions(
+        rate_limit=rate.limit if rate else None,
+        rate_period=rate.period.total_seconds() if rate else None,
+        rate_key=rate.key_value(definition.signature, call_args) if rate and definition else None,
         concurrency_limit=limit.limit if limit else None,
         concurrency_key=limit.key_value(definition.signature, call_args)
         if limit and definition

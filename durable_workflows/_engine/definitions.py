@@ -6,6 +6,7 @@ import enum
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from ..exceptions import WorkflowDefinitionError
@@ -137,6 +138,30 @@ class Concurrency:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` attempt starts of an activity type per ``period``, per value of its
+    parameter ``key`` (or in all). Attempts over the limit wait, durably, for the window.
+
+    Raises:
+        ValueError: ``limit`` is not a positive whole number, or ``period`` not positive.
+    """
+
+    limit: int
+    period: timedelta
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
+            raise ValueError(f"RateLimit limit must be a positive integer, got {self.limit!r}.")
+        if not isinstance(self.period, timedelta) or self.period <= timedelta(0):
+            raise ValueError(f"RateLimit period must be a positive timedelta, got {self.period!r}.")
+
+    def key_value(self, signature: Signature, args: Sequence[Any]) -> str:
+        """The key's value for a call with ``args`` (``"*"`` without a key)."""
+        return "*" if self.key is None else str(signature.argument(self.key, args))[:200]
+
+
+@dataclass(frozen=True)
 class ActivityDefinition:
     """An ``@activity.defn`` function, or a method of a class (``is_method``).
 
@@ -154,6 +179,8 @@ class ActivityDefinition:
     atomic: bool = False
     #: ``activity.Concurrency``: at most ``limit`` attempts at once (per value of ``key``).
     concurrency: Concurrency | None = None
+    #: ``activity.RateLimit``: at most ``limit`` starts per ``period`` (per value of ``key``).
+    rate_limit: RateLimit | None = None
 
     @classmethod
     def from_function(
@@ -163,6 +190,7 @@ class ActivityDefinition:
         *,
         atomic: bool = False,
         concurrency: Concurrency | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> ActivityDefinition:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@activity.defn decorates a function, got {fn!r}.")
@@ -177,12 +205,13 @@ class ActivityDefinition:
             )
         is_method = _defined_in_class_body(fn)
         is_async = inspect.iscoroutinefunction(fn)
-        if concurrency is not None and concurrency.key is not None:
-            parameters = list(inspect.signature(fn).parameters)[1 if is_method else 0 :]
-            if concurrency.key not in parameters:
+        parameters = list(inspect.signature(fn).parameters)[1 if is_method else 0 :]
+        for limit in (concurrency, rate_limit):
+            if limit is not None and limit.key is not None and limit.key not in parameters:
                 raise WorkflowDefinitionError(
-                    f"Activity {activity_name!r} has Concurrency(key={concurrency.key!r}) but no "
-                    f"parameter of that name (its parameters: {', '.join(parameters) or 'none'})."
+                    f"Activity {activity_name!r} has {type(limit).__name__}(key={limit.key!r}) "
+                    f"but no parameter of that name (its parameters: "
+                    f"{', '.join(parameters) or 'none'})."
                 )
         if atomic and is_async:
             raise WorkflowDefinitionError(
@@ -198,6 +227,7 @@ class ActivityDefinition:
             is_method=is_method,
             atomic=atomic,
             concurrency=concurrency,
+            rate_limit=rate_limit,
         )
 
     @property

@@ -53,6 +53,10 @@ class ActivityOptions:
     #: ``activity.Concurrency`` of the activity: its limit and the slot key's value.
     concurrency_limit: int | None = None
     concurrency_key: str | None = None
+    #: ``activity.RateLimit`` of the activity: starts per period (seconds), and the key's value.
+    rate_limit: int | None = None
+    rate_period: float | None = None
+    rate_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.task_queue is not None and not TASK_QUEUE_PATTERN.fullmatch(self.task_queue):

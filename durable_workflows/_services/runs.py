@@ -180,8 +180,15 @@ def describe(execution: WorkflowExecution) -> WorkflowDescription:
 
 
 def _waiting_for(activity: ActivityTask) -> str:
-    """Why a pending attempt has not started, when a concurrency limit holds it back."""
-    if not activity.limit_key or activity.holds_slot or activity.status != ActivityStatus.SCHEDULED:
+    """Why a pending attempt has not started, when a concurrency or rate limit holds it back."""
+    if activity.status != ActivityStatus.SCHEDULED:
+        return ""
+    if activity.rate_key and activity.dispatch_after > _clock.now():
+        return (
+            f"the rate limit of {activity.rate_key} ({activity.rate_limit} starts per "
+            f"{activity.rate_period:g} s): next try at {activity.dispatch_after.isoformat()}"
+        )
+    if not activity.limit_key or activity.holds_slot:
         return ""
     in_use = ActivityTask.objects.filter(
         limit_key=activity.limit_key,

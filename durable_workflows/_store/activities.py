@@ -104,6 +104,11 @@ def claim_attempt(
             return None  # an early duplicate; the hint for the backoff's end is on its way
         if activity.limit_key and not activity.holds_slot:
             return None  # waiting for a concurrency slot: its hint comes with the slot
+        later = slots.admit_start(activity, now)
+        if later is not None:  # over its rate limit: wait for the window, durably
+            slots.delay_until(activity, later, now)
+            activity.save(update_fields=["dispatch_after", "dispatched_at"])
+            return None
         activity.status = ActivityStatus.STARTED
         activity.started_time = now
         activity.last_heartbeat_time = None

@@ -12,10 +12,11 @@ worker that dies keeps its slot only until its attempt times out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .. import _dispatch
-from ..models import ActivityStatus, ActivityTask, ConcurrencyKey
+from ..conf import dw_settings
+from ..models import ActivityStatus, ActivityTask, ConcurrencyKey, RateLimitedStart
 
 _OPEN = [ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
 
@@ -70,3 +71,41 @@ def keys_with_waiters(limit: int) -> list[str]:
         .values_list("limit_key", flat=True)
         .distinct()[:limit]
     )
+
+
+# --- rate limits (``activity.RateLimit``) ------------------------------------------------------
+
+
+def admit_start(activity: ActivityTask, now: datetime) -> datetime | None:
+    """Count this attempt's start against its rate limit: None if it may start now (the
+    start is recorded), else when the window will have room."""
+    if not activity.rate_key or not activity.rate_limit or not activity.rate_period:
+        return None
+    key, period = activity.rate_key, timedelta(seconds=activity.rate_period)
+    _lock_key(f"rate:{key}")
+    # Starts are kept a while past their window (to see what happened), then pruned here.
+    RateLimitedStart.objects.filter(
+        key=key, started_at__lte=now - max(period * 10, timedelta(minutes=1))
+    ).delete()
+    recent = list(
+        RateLimitedStart.objects.filter(key=key, started_at__gt=now - period)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)[: activity.rate_limit]
+    )
+    if len(recent) < activity.rate_limit:
+        RateLimitedStart.objects.create(key=key, started_at=now)
+        return None
+    return recent[-1] + period  # the oldest of the last ``limit`` starts leaves the window
+
+
+def delay_until(activity: ActivityTask, moment: datetime, now: datetime) -> None:
+    """Put a rate-limited attempt back to wait, durably, until ``moment``."""
+    activity.status = ActivityStatus.SCHEDULED
+    activity.started_time = None
+    activity.worker_identity = ""
+    activity.dispatch_after = moment
+    delay = moment - now
+    fast = delay <= dw_settings.COUNTDOWN_FAST_PATH_MAX
+    activity.dispatched_at = moment if fast else None
+    if fast:
+        _dispatch.activity_task(activity.pk, activity.attempt, activity.task_queue, delay)

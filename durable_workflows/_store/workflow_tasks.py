@@ -128,6 +128,7 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
     options = asdict(_resolved_options(command, execution))
     eager_allowed = not options.pop("disable_eager_execution")
     key_value = options.pop("concurrency_key")
+    rate_value = options.pop("rate_key")
     event_id = writer.append(
         EventType.ACTIVITY_TASK_SCHEDULED,
         {"activity_type": command.activity_type, "input": command.input, **options},
@@ -155,11 +156,15 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
                 activity.save(force_insert=True)
                 return
             activity.holds_slot = True
+        if activity.rate_limit:
+            activity.rate_key = f"{activity.activity_type}:{rate_value}"[:255]
         run_here = writer.run_here
+        later = None
         if (
             eager_allowed
             and run_here
             and run_here.accepts(activity.activity_type, activity.task_queue)
+            and (later := slots.admit_start(activity, now)) is None
         ):
             # Claimed in this transaction: the worker runs it right after the commit.
             activity.status = ActivityStatus.STARTED
@@ -170,6 +175,13 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
             writer.started_here.append(ActivityStart(activity))
             return
         activity.timeout_at = scheduled_deadline(activity)
+        if later is not None:  # kept for this worker, but over its rate limit: wait
+            activity.dispatch_after = later
+            activity.dispatched_at = None
+            activity.save(force_insert=True)
+            slots.delay_until(activity, later, now)
+            activity.save(update_fields=["dispatched_at"])
+            return
         activity.save(force_insert=True)
         _dispatch.activity_task(activity.pk, 1, activity.task_queue)
 

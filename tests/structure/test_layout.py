@@ -169,6 +169,7 @@ PUBLIC_SURFACE = {
     "durable_workflows.activity": [
         "Concurrency",
         "Info",
+        "RateLimit",
         "defn",
         "heartbeat",
         "in_activity",

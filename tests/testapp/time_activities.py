@@ -5,6 +5,7 @@ test reads attempt start times, steps and heartbeats from any process.
 """
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from durable_workflows import activity
@@ -135,3 +136,10 @@ def call_crm_gated(customer_id: str, key: str, folder: str) -> str:
     _wait_for(Path(folder) / f"release-{attempt}", timeout=120)
     SideEffect.record(key, f"end:{customer_id}", attempt)
     return f"{customer_id}-{attempt}"
+
+
+@activity.defn(rate_limit=activity.RateLimit(limit=5, period=timedelta(seconds=1), key="key"))
+def rate_limited_ping(key: str) -> int:
+    """At most 5 starts a second (per ``key``)."""
+    SideEffect.record(key, "ping", activity.info().attempt)
+    return 1
