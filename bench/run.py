@@ -21,11 +21,12 @@ from . import cluster
 from .cluster import Cluster, WorkerConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = {"all": ("core", "timers", "memory", "replay"), "core": ("core",),
+PHASES = {"all": ("core", "timers", "memory", "replay", "limits"), "core": ("core",),
+          "limits": ("limits",),
           "timers": ("timers",), "memory": ("memory",), "replay": ("replay",),
           "search": ("search",)}  # fmt: skip
 #: Phases that need the database, the broker and worker processes.
-SERVER_PHASES = {"core", "timers", "memory"}
+SERVER_PHASES = {"core", "timers", "memory", "limits"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -290,6 +291,14 @@ def _run(args: argparse.Namespace, config: WorkerConfig) -> dict[str, Any]:
         _print_core(report["core"], args)
         if sticky:
             _print_sticky(sticky)
+    if "limits" in phases:
+        from . import limits
+
+        with Cluster("limits", config):
+            measure.warm_up()
+            load = _load()
+            report["limits"] = {"load_before": load, **limits.limit_costs(args.runs, args.count)}
+        limits.print_costs(report["limits"])
     if "timers" in phases:
         report["timers"] = {}
         for label, env in (("countdown_fast_path", {}),

@@ -92,3 +92,15 @@ class BenchParkedWorkflow:
         return await workflow.execute_activity(
             bench_noop, 0, task_queue=queue, start_to_close_timeout=timedelta(hours=1)
         )
+
+
+@workflow.defn
+class BenchNamedActivityWorkflow:
+    """One activity, chosen by name (to compare activities of the same shape)."""
+
+    @workflow.run
+    async def run(self, activity: str, value: int) -> int:
+        result: int = await workflow.execute_activity(
+            activity, value, start_to_close_timeout=timedelta(seconds=60)
+        )
+        return result
