@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 
 from . import _clock, _registry, _store, _task_tokens
 from ._engine import Failure, check_size, to_json
@@ -77,6 +77,13 @@ def run_claimed(activity: ActivityTask) -> AttemptDone:
             payload = _run(activity)
     except _SupersededError:
         pass  # its writes rolled back with the completion that was refused
+    except _CommitFailedError as exc:
+        # The body succeeded but its transaction could not commit (a deadlock, a lost
+        # connection): nothing of it persists. Not the activity's failure: the attempt stays
+        # STARTED and its timeout retries it, as for a worker that died.
+        logger.warning(
+            "Could not commit atomic activity %s: %s", activity.activity_type, exc.__cause__
+        )
     except _CompleteAsyncError:
         # The outcome comes from outside (the task token): record none. The attempt stays
         # STARTED with its deadlines, so one that no one completes times out as any other.
@@ -116,6 +123,10 @@ class _SupersededError(Exception):
     """An atomic attempt finished but is no longer current: roll its writes back."""
 
 
+class _CommitFailedError(Exception):
+    """An atomic attempt's body returned, but its transaction failed to record or commit."""
+
+
 def _is_atomic(activity: ActivityTask) -> bool:
     try:
         return _registry.get_activity(activity.activity_type, activity.task_queue).atomic
@@ -132,14 +143,21 @@ def _run_and_complete_atomically(
     body raises, if the attempt was superseded meanwhile, or if the worker dies before the
     commit, nothing of the body persists. The run's lock is taken after the body.
     """
-    with transaction.atomic():
-        payload = _run(activity)
-        heartbeater.stop()
-        completion = _store.record_completion(
-            activity, payload, _clock.now(), defer_workflow_task=True
-        )
-        if completion is None:
-            raise _SupersededError
+    body_returned = False
+    try:
+        with transaction.atomic():
+            payload = _run(activity)
+            body_returned = True
+            heartbeater.stop()
+            completion = _store.record_completion(
+                activity, payload, _clock.now(), defer_workflow_task=True
+            )
+            if completion is None:
+                raise _SupersededError
+    except DatabaseError as exc:
+        if not body_returned:
+            raise  # the body's own database error: the attempt's failure
+        raise _CommitFailedError from exc
     return completion.next_task
 
 

@@ -119,9 +119,16 @@ class LocalTransport:
 
     def _submit(self, job: Callable[[], object]) -> None:
         assert self._pool is not None
+        if self._stop.is_set():
+            return  # closed: nothing runs any more
         with self._lock:
             self._in_flight += 1
-        self._pool.submit(self._guarded, job)
+        try:
+            self._pool.submit(self._guarded, job)
+        except RuntimeError:  # the pool shut down in between
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     def _guarded(self, job: Callable[[], object]) -> None:
         try:
@@ -173,6 +180,10 @@ class LocalTransport:
             if busy:
                 continue
             due = self.next_due()
+            with self._lock:
+                busy = self._in_flight > 0
+            if busy:
+                continue  # the tick started something meanwhile: no jump under it
             if due is None:
                 raise WorkflowResultTimeoutError(
                     "Nothing is left to run in the test environment and nothing is due: the "

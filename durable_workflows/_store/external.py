@@ -85,6 +85,10 @@ def _deliver_to_target(request: ExternalRequest, now: datetime) -> str:
         target = lock_execution(run_id=str(request.run_id))
     else:
         target = lock_running(request.workflow_id)
+        if target is None:
+            # A run that continued as new while this statement waited for its lock is not
+            # seen by it (its snapshot predates the new run): look once more.
+            target = lock_running(request.workflow_id)
     sender = request.execution
     if (
         target is None

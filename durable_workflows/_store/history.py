@@ -242,12 +242,14 @@ class HistoryWriter:
         execution.task_pending = False
         execution.task_dispatch_after = None
         now = self.now
+        # A child that continues as new is still the parent's child: its last run reports.
+        # First: the parent's lock is taken before any other run's row is touched below
+        # (a slot handed over), so the child-then-parent order holds.
+        if execution.parent_run_id is not None and status != WorkflowStatus.CONTINUED_AS_NEW:
+            self._after_save.append(lambda: _report_to_parent(execution, status, now))
         self._after_save.append(lambda: statements.release_pending_work(execution, now))
         if execution.started_children:
             self._after_save.append(lambda: _apply_parent_close_policy(execution, now))
-        # A child that continues as new is still the parent's child: its last run reports.
-        if execution.parent_run_id is not None and status != WorkflowStatus.CONTINUED_AS_NEW:
-            self._after_save.append(lambda: _report_to_parent(execution, status, now))
 
     def after_save(self, fn: Callable[[], object]) -> None:
         """Call ``fn`` once the events are written (its return value is ignored)."""
@@ -337,9 +339,9 @@ def _apply_parent_close_policy(parent: WorkflowExecution, now: datetime) -> None
     children = (
         WorkflowExecution.objects.filter(parent_run_id=parent.run_id, status=WorkflowStatus.RUNNING)
         .exclude(parent_close_policy=ParentClosePolicy.ABANDON)
-        .values_list("workflow_id", "run_id", "parent_close_policy")
+        .values_list("workflow_id", "parent_close_policy")
     )
-    for workflow_id, run_id, policy in children:
+    for workflow_id, policy in children:
         request = ExternalRequest.objects.create(
             execution=parent,
             kind=(
@@ -348,7 +350,9 @@ def _apply_parent_close_policy(parent: WorkflowExecution, now: datetime) -> None
                 else ExternalRequestKind.CANCEL
             ),
             workflow_id=workflow_id,
-            run_id=run_id,
+            # Whichever run of the child is running when delivered: it may continue as new
+            # meanwhile (child_workflow_only keeps it to this parent's children).
+            run_id=None,
             child_workflow_only=True,
             reason=f"Parent workflow {parent.workflow_id} closed ({parent.status}).",
             created_at=now,

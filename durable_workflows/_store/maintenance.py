@@ -101,5 +101,8 @@ def delete_closed_runs(runs: QuerySet[WorkflowExecution]) -> int:
 def offer_free_slots(now: datetime, *, batch: int) -> int:
     """Hand free concurrency slots to waiting attempts: the hand-over normally happens in
     the transaction that frees a slot; this repairs one lost with a crash."""
-    with transaction.atomic():
-        return slots.hand_over(slots.keys_with_waiters(batch), now)
+    granted = 0
+    for key in slots.keys_with_waiters(batch):
+        with transaction.atomic():  # one key at a time: never two key locks held together
+            granted += slots.hand_over([key], now)
+    return granted

@@ -6,7 +6,10 @@ An attempt of a limited activity runs only while its row holds one of its key's 
 attempt that ends frees its slot and, in the same transaction, hands it to the oldest
 waiting row of the key (which is then hinted). The key's :class:`ConcurrencyKey` row is
 locked while slots are counted, so two transactions never hand out the same slot; a
-worker that dies keeps its slot only until its attempt times out.
+worker that dies keeps its slot only until its attempt times out. A retry keeps its
+slot through its backoff: the slot is freed when the activity's last attempt ends.
+Key rows are locked in sorted order (``lock_keys``) so that two transactions taking several
+keys cannot deadlock.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ _OPEN = [ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
 def _lock_key(key: str) -> None:
     ConcurrencyKey.objects.get_or_create(key=key)
     ConcurrencyKey.objects.select_for_update().filter(key=key).first()
+
+
+def lock_keys(keys: Iterable[str]) -> None:
+    """Lock these key rows now, in sorted order (later locks of them are no-ops)."""
+    for key in sorted(set(keys)):
+        _lock_key(key)
 
 
 def _holders(key: str) -> int:

@@ -175,7 +175,7 @@ def release_pending_work(execution: WorkflowExecution, now: datetime) -> None:
             " WHERE execution_id = %s AND status = %s), "
             f"activities AS (UPDATE {activity_table} a SET status = %s, timeout_at = NULL,"
             " holds_slot = FALSE FROM (SELECT id, holds_slot AS held FROM "
-            f"{activity_table} WHERE execution_id = %s AND status IN (%s, %s)) o"
+            f"{activity_table} WHERE execution_id = %s AND status IN (%s, %s) FOR UPDATE) o"
             " WHERE a.id = o.id RETURNING a.limit_key, o.held) "
             "SELECT pg_notify(%s, %s), ARRAY(SELECT limit_key FROM activities WHERE held)"
         )

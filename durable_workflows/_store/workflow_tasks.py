@@ -68,11 +68,25 @@ def record_task_completed(
     execution.task_failure = None
     execution.task_dispatch_after = None
     writer.append(EventType.WORKFLOW_TASK_COMPLETED, {})
+    slots.lock_keys(_limit_keys(commands))  # sorted, before any is taken in command order
     for command in commands:
         _RECORDERS[type(command)](writer, command)
     # A query that waits for the run's pending task wakes on this (see services.messages).
     writer.save(notify=f"task:{execution.run_id}")
     return writer.started_here
+
+
+def _limit_keys(commands: list[Command]) -> list[str]:
+    """The concurrency and rate-limit key rows the task's new activities will lock."""
+    keys = []
+    for command in commands:
+        if isinstance(command, ScheduleActivityTask):
+            options = command.options
+            if options.concurrency_limit:
+                keys.append(f"{command.activity_type}:{options.concurrency_key}"[:255])
+            if options.rate_limit:
+                keys.append("rate:" + f"{command.activity_type}:{options.rate_key}"[:250])
+    return keys
 
 
 def mark_task_seen(execution: WorkflowExecution) -> None:
@@ -157,7 +171,7 @@ def _record_schedule_activity(writer: HistoryWriter, command: ScheduleActivityTa
                 return
             activity.holds_slot = True
         if activity.rate_limit:
-            activity.rate_key = f"{activity.activity_type}:{rate_value}"[:255]
+            activity.rate_key = f"{activity.activity_type}:{rate_value}"[:250]
         run_here = writer.run_here
         later = None
         if (
