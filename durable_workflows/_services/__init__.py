@@ -37,8 +37,10 @@ from .messages import (
     wait_for_update,
 )
 from .runs import (
+    ConcurrencyUse,
     Outcome,
     RelatedRuns,
+    concurrency_overview,
     delete_closed_runs,
     describe,
     get_execution,
@@ -65,6 +67,7 @@ __all__ = [
     "LIST_FIELDS",
     "SUMMARY_FIELDS",
     "AcceptedUpdate",
+    "ConcurrencyUse",
     "HistoryEvent",
     "Outcome",
     "RelatedRuns",
@@ -74,6 +77,7 @@ __all__ = [
     "check_identifier",
     "check_task_token",
     "complete_activity",
+    "concurrency_overview",
     "decode_handler_result",
     "delete_closed_runs",
     "describe",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from .. import _clock, _cron, _dispatch, _registry, _store
 from .._engine import Failure, HistoryEvent, StartOptions, WorkflowDefinition
@@ -205,6 +205,35 @@ def _waiting_for(activity: ActivityTask) -> str:
         f"a concurrency slot of {activity.limit_key} ({in_use} of "
         f"{activity.concurrency_limit} in use, {ahead} waiting ahead)"
     )
+
+
+@dataclass(frozen=True)
+class ConcurrencyUse:
+    """One concurrency key's slots: how many are held, and how many attempts wait."""
+
+    key: str
+    limit: int
+    in_use: int
+    waiting: int
+
+
+def concurrency_overview(limit: int = 500) -> list[ConcurrencyUse]:
+    """Every concurrency key with open attempts (``activity.Concurrency``), by key."""
+    rows = (
+        ActivityTask.objects.filter(status__in=[ActivityStatus.SCHEDULED, ActivityStatus.STARTED])
+        .exclude(limit_key="")
+        .values("limit_key")
+        .annotate(
+            in_use=Count("pk", filter=Q(holds_slot=True)),
+            waiting=Count("pk", filter=Q(holds_slot=False, status=ActivityStatus.SCHEDULED)),
+            limit=Max("concurrency_limit"),
+        )
+        .order_by("limit_key")[:limit]
+    )
+    return [
+        ConcurrencyUse(row["limit_key"], row["limit"] or 0, row["in_use"], row["waiting"])
+        for row in rows
+    ]
 
 
 #: Children listed by describe() and the admin (the most recent).

@@ -314,6 +314,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else None,
             "memo": shown(execution.memo, full_url) if execution.memo else None,
             "related": self._related_links(execution),
+            "concurrency_url": self._url("concurrency"),
             "timeline": timeline_page(execution, request.GET.get("events_page")),
             "message_actions": self._available_actions(request, execution),
             "all_runs_url": self._url("changelist")
@@ -366,6 +367,12 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         custom = [
             path(
+                "concurrency/",
+                self.admin_site.admin_view(self._concurrency_view),
+                name=f"{prefix}_concurrency",
+            ),
+        ] + [
+            path(
                 f"<path:object_id>/{kind}/",
                 self.admin_site.admin_view(self._object_action_view),
                 {"kind": kind},
@@ -374,6 +381,19 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             for kind in ACTIONS
         ]
         return custom + super().get_urls()
+
+    def _concurrency_view(self, request: HttpRequest) -> HttpResponse:
+        """Per concurrency key (activity type and key value): slots in use, attempts waiting."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Concurrency limits",
+            "keys": _services.concurrency_overview(),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, TEMPLATES + "concurrency.html", context)
 
     def _object_action_view(self, request: HttpRequest, object_id: str, kind: str) -> HttpResponse:
         execution = self.get_object(request, unquote(object_id))
