@@ -247,6 +247,20 @@ def _runtime() -> WorkflowRuntime:
     return runtime
 
 
+def _call_args(args: Sequence[Any], kwargs: dict[str, Any], caller: str, what: str) -> list[Any]:
+    """The call's arguments, given positionally or as ``args=[...]`` (Temporal's two forms).
+
+    Raises:
+        TypeError: another keyword argument, or both forms at once.
+    """
+    args_list: Sequence[Any] | None = kwargs.pop("args", None)
+    if kwargs:
+        raise TypeError(f"{caller}() got unexpected keyword arguments: {sorted(kwargs)}")
+    if args and args_list is not None:
+        raise TypeError(f"Pass {what} arguments positionally or as args=[...], not both.")
+    return list(args_list if args_list is not None else args)
+
+
 def _seconds(value: timedelta | float | None) -> float | None:
     if value is None:
         return None
@@ -273,12 +287,7 @@ def start_activity(
     Raises:
         ValueError: a timeout is not positive.
     """
-    args_list: Sequence[Any] | None = kwargs.pop("args", None)
-    if kwargs:
-        raise TypeError(f"start_activity() got unexpected keyword arguments: {sorted(kwargs)}")
-    if args and args_list is not None:
-        raise TypeError("Pass activity arguments positionally or as args=[...], not both.")
-    call_args = list(args_list if args_list is not None else args)
+    call_args = _call_args(args, kwargs, "start_activity", "activity")
     activity_type, definition = _registry.resolve_activity(activity)
     if definition is not None:
         definition.signature.check_arity(call_args)
@@ -368,14 +377,7 @@ def start_local_activity(
 ) -> ActivityHandle:
     """Start a local activity; ``await`` the handle for its result. See
     :func:`execute_local_activity`."""
-    args_list: Sequence[Any] | None = kwargs.pop("args", None)
-    if kwargs:
-        raise TypeError(
-            f"start_local_activity() got unexpected keyword arguments: {sorted(kwargs)}"
-        )
-    if args and args_list is not None:
-        raise TypeError("Pass activity arguments positionally or as args=[...], not both.")
-    call_args = list(args_list if args_list is not None else args)
+    call_args = _call_args(args, kwargs, "start_local_activity", "activity")
     if start_to_close_timeout is None and schedule_to_close_timeout is None:
         raise ValueError(
             "A local activity needs start_to_close_timeout or schedule_to_close_timeout "
@@ -471,14 +473,7 @@ async def start_child_workflow(
     Raises:
         WorkflowAlreadyStartedError: a run with the id ``id`` is running.
     """
-    args_list: Sequence[Any] | None = kwargs.pop("args", None)
-    if kwargs:
-        raise TypeError(
-            f"start_child_workflow() got unexpected keyword arguments: {sorted(kwargs)}"
-        )
-    if args and args_list is not None:
-        raise TypeError("Pass child arguments positionally or as args=[...], not both.")
-    call_args = list(args_list if args_list is not None else args)
+    call_args = _call_args(args, kwargs, "start_child_workflow", "child")
     workflow_type, definition = _workflow_type(workflow)
     if definition is not None:
         definition.run_signature.check_arity(call_args)
@@ -567,10 +562,7 @@ def continue_as_new(
     unless given; ``workflow`` runs another workflow type in it. Use it to keep a
     long-lived workflow's history short (see ``info().is_continue_as_new_suggested()``).
     """
-    args_list: Sequence[Any] | None = kwargs.pop("args", None)
-    if kwargs:
-        raise TypeError(f"continue_as_new() got unexpected keyword arguments: {sorted(kwargs)}")
-    call_args = list(args_list if args_list is not None else args)
+    call_args = _call_args(args, kwargs, "continue_as_new", "workflow")
     runtime = _runtime()
     workflow_type, definition = (
         _workflow_type(workflow) if workflow is not None else (runtime.info.workflow_type, None)

@@ -802,8 +802,7 @@ class WorkflowInstance:
     ) -> ChildWorkflowHandle:
         self._child_seq += 1
         seq = self._child_seq
-        payloads = [to_json(a) for a in args]
-        check_size(payloads, self.max_payload_bytes, f"The arguments of child {workflow_type}")
+        payloads = self._encode_args(args, f"The arguments of child {workflow_type}")
         command = StartChildWorkflowExecution(
             seq=seq, workflow_type=workflow_type, input=payloads, options=options
         )
@@ -868,8 +867,7 @@ class WorkflowInstance:
         child_workflow_only: bool = False,
     ) -> None:
         self._external_seq += 1
-        payloads = [to_json(a) for a in args]
-        check_size(payloads, self.max_payload_bytes, f"The arguments of signal {signal_name}")
+        payloads = self._encode_args(args, f"The arguments of signal {signal_name}")
         command = SignalExternalWorkflowExecution(
             seq=self._external_seq,
             workflow_id=workflow_id,
@@ -906,8 +904,7 @@ class WorkflowInstance:
     ) -> ActivityHandle:
         self._activity_seq += 1
         seq = self._activity_seq
-        payloads = [to_json(a) for a in args]
-        check_size(payloads, self.max_payload_bytes, f"The arguments of activity {activity_type}")
+        payloads = self._encode_args(args, f"The arguments of activity {activity_type}")
         command = ScheduleActivityTask(
             seq=seq, activity_type=activity_type, input=payloads, options=options
         )
@@ -923,6 +920,12 @@ class WorkflowInstance:
         handle.add_done_callback(lambda _h: self._on_activity_handle_done(pending))
         return handle
 
+    def _encode_args(self, args: Sequence[Any], what: str) -> list[Any]:
+        """Arguments as JSON-ready payloads, within MAX_PAYLOAD_BYTES (``what`` names them)."""
+        payloads = [to_json(a) for a in args]
+        check_size(payloads, self.max_payload_bytes, what)
+        return payloads
+
     def start_local_activity(
         self,
         activity_type: str,
@@ -933,8 +936,7 @@ class WorkflowInstance:
     ) -> ActivityHandle:
         self._local_seq += 1
         seq = self._local_seq
-        payloads = [to_json(a) for a in args]
-        check_size(payloads, self.max_payload_bytes, f"The arguments of activity {activity_type}")
+        payloads = self._encode_args(args, f"The arguments of activity {activity_type}")
         request = LocalActivityRequest(seq, activity_type, payloads, options)
         handle = ActivityHandle(
             loop=self.loop,

@@ -25,8 +25,7 @@ _OPEN = [ActivityStatus.SCHEDULED, ActivityStatus.STARTED]
 
 
 def _lock_key(key: str) -> None:
-    ConcurrencyKey.objects.get_or_create(key=key)
-    ConcurrencyKey.objects.select_for_update().filter(key=key).first()
+    ConcurrencyKey.objects.select_for_update().get_or_create(key=key)
 
 
 def lock_keys(keys: Iterable[str]) -> None:
